@@ -1,0 +1,32 @@
+"""RAF's data model. Postgres is the source of truth; invariants are database constraints."""
+
+from annotation.models.annotator import AnnotatorProfile, Qualification
+from annotation.models.assignment import Assignment
+from annotation.models.export import DatasetExport
+from annotation.models.face import Face, FaceRevision
+from annotation.models.image import Image, ImageReport, ImageStatus
+from annotation.models.job import Job, JobStatus
+from annotation.models.project import Project
+from annotation.models.reliability import AnnotatorReliability, ImageReliability, ReliabilityRun
+from annotation.models.training import TrainingRun
+from annotation.models.vote import Vote
+
+__all__ = [
+    "AnnotatorProfile",
+    "AnnotatorReliability",
+    "Assignment",
+    "DatasetExport",
+    "Face",
+    "FaceRevision",
+    "Image",
+    "ImageReliability",
+    "ImageReport",
+    "ImageStatus",
+    "Job",
+    "JobStatus",
+    "Project",
+    "Qualification",
+    "ReliabilityRun",
+    "TrainingRun",
+    "Vote",
+]

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class AnnotatorProfile(models.Model):
+    """Per-user annotator facts. Roles are Django groups: annotator, researcher, admin."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="annotator")
+    pseudonym = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    trusted = models.BooleanField(default=False, help_text="May correct faces and landmarks.")
+    simulated = models.BooleanField(default=False, help_text="Created by simulate_votes.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"annotator {self.user_id}"
+
+
+class Qualification(models.Model):
+    """An annotator's standing in one project: tutorial, quiz, gold accuracy."""
+
+    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="qualifications")
+    project = models.ForeignKey("annotation.Project", on_delete=models.CASCADE, related_name="qualifications")
+    tutorial_read_at = models.DateTimeField(null=True, blank=True)
+    qualified_at = models.DateTimeField(null=True, blank=True)
+    quiz_attempts = models.PositiveIntegerField(default=0)
+    last_quiz_at = models.DateTimeField(null=True, blank=True)
+    gold_seen = models.PositiveIntegerField(default=0)
+    gold_correct = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["annotator", "project"], name="qualification_unique"),
+            models.CheckConstraint(
+                condition=models.Q(gold_correct__lte=models.F("gold_seen")), name="qualification_gold_le_seen"
+            ),
+        ]
+
+    @property
+    def is_qualified(self) -> bool:
+        return self.qualified_at is not None
+
+    @property
+    def gold_accuracy(self) -> float | None:
+        return self.gold_correct / self.gold_seen if self.gold_seen else None

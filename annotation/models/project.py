@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from django.db import models
+
+from reliability.classes import BASIC_EMOTIONS
+
+
+def default_classes() -> list[str]:
+    return list(BASIC_EMOTIONS)
+
+
+class Project(models.Model):
+    """A collection campaign: which classes, how many votes per image, how strict."""
+
+    name = models.CharField(max_length=200, unique=True)
+    classes = models.JSONField(default=default_classes, help_text="Class names in label order.")
+    votes_wanted = models.PositiveIntegerField(default=40)
+    reservation_timeout_s = models.PositiveIntegerField(default=600)
+    gold_rate = models.FloatField(default=0.05, help_text="Share of served images that are gold checks.")
+    tutorial_text = models.TextField(blank=True)
+    quiz_questions = models.PositiveIntegerField(default=10)
+    quiz_pass_mark = models.FloatField(default=0.8)
+    quiz_retry_delay_s = models.PositiveIntegerField(default=600)
+    licence_text = models.TextField(blank=True)
+    current_model = models.ForeignKey(
+        "annotation.TrainingRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(votes_wanted__gte=1), name="project_votes_wanted_positive"),
+            models.CheckConstraint(
+                condition=models.Q(gold_rate__gte=0) & models.Q(gold_rate__lte=1), name="project_gold_rate_0_1"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(quiz_pass_mark__gte=0) & models.Q(quiz_pass_mark__lte=1),
+                name="project_quiz_pass_mark_0_1",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes)

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class Vote(models.Model):
+    """One annotator's label for one image: an index into the project's classes.
+
+    ``counted`` votes make the image's distribution. A vote on an expired reservation of an
+    image that no longer needs votes is kept with ``late`` set and not counted. Gold votes are
+    scored against the gold label and never counted.
+    """
+
+    image = models.ForeignKey("annotation.Image", on_delete=models.CASCADE, related_name="votes")
+    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="votes")
+    label = models.SmallIntegerField()
+    time_taken_ms = models.PositiveIntegerField(null=True, blank=True)
+    counted = models.BooleanField(default=True)
+    late = models.BooleanField(default=False)
+    is_gold = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["annotator", "image"], name="vote_unique_annotator_image"),
+            models.CheckConstraint(condition=models.Q(label__gte=0), name="vote_label_nonneg"),
+            models.CheckConstraint(
+                condition=~(models.Q(is_gold=True) & models.Q(counted=True)), name="vote_gold_never_counted"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["image"], name="vote_counted_image_idx", condition=models.Q(counted=True)),
+            models.Index(fields=["created_at"], name="vote_created_idx"),
+        ]

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from config.env import env_int, env_str
+from config.settings.base import BASE_DIR
+
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
+
+# Files always go through Django's storage API: local disk by default, an S3-compatible
+# store when RAF_S3_BUCKET is set (django-storages), so web and workers share no local state.
+_S3_BUCKET = env_str("RAF_S3_BUCKET")
+STORAGES = {
+    "default": (
+        {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": _S3_BUCKET,
+                "endpoint_url": env_str("RAF_S3_ENDPOINT_URL") or None,
+                "access_key": env_str("RAF_S3_ACCESS_KEY") or None,
+                "secret_key": env_str("RAF_S3_SECRET_KEY") or None,
+                "querystring_expire": 3600,
+            },
+        }
+        if _S3_BUCKET
+        else {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    ),
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+# Import limits (bad input is rejected before it touches storage).
+RAF_MAX_IMAGE_BYTES = env_int("RAF_MAX_IMAGE_BYTES", 20 * 1024 * 1024)
+RAF_MAX_IMAGE_PIXELS = env_int("RAF_MAX_IMAGE_PIXELS", 40_000_000)
+RAF_DOWNLOAD_TIMEOUT_S = env_int("RAF_DOWNLOAD_TIMEOUT_S", 20)
+RAF_DOWNLOAD_CONCURRENCY = env_int("RAF_DOWNLOAD_CONCURRENCY", 8)
+RAF_DOWNLOAD_RETRIES = env_int("RAF_DOWNLOAD_RETRIES", 3)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("RAF_MAX_UPLOAD_BYTES", 200 * 1024 * 1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024

@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+
+
+@pytest.fixture(autouse=True)
+def _media_root(tmp_path, settings):  # noqa: F811 - pytest-django's settings fixture
+    """Every test writes files under its own temporary media root."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+def on_postgres() -> bool:
+    return settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+
+
+requires_postgres = pytest.mark.skipif(not on_postgres(), reason="needs Postgres (DATABASE_URL)")
