@@ -1,9 +1,20 @@
-"""API routes under /api/v1/."""
+"""API routes under /api/v1/: each topic's views module owns its urlpatterns."""
 
 from __future__ import annotations
 
-from django.urls import path
+from annotation.apis import assignments, exports, faces, images, imports, jobs, predict, projects, reliability, training
 
 app_name = "api"
 
-urlpatterns: list = []
+urlpatterns = [
+    *projects.urlpatterns,
+    *assignments.urlpatterns,
+    *images.urlpatterns,
+    *imports.urlpatterns,
+    *jobs.urlpatterns,
+    *reliability.urlpatterns,
+    *training.urlpatterns,
+    *exports.urlpatterns,
+    *faces.urlpatterns,
+    *predict.urlpatterns,
+]

@@ -69,9 +69,7 @@ class Face(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["image"], condition=models.Q(is_main=True), name="face_one_main_per_image"
-            ),
+            models.UniqueConstraint(fields=["image"], condition=models.Q(is_main=True), name="face_one_main_per_image"),
             models.CheckConstraint(
                 condition=models.Q(x2__gt=models.F("x1")) & models.Q(y2__gt=models.F("y1")), name="face_box_positive"
             ),

@@ -1,0 +1,7 @@
+"""API views for faces (one view per operation)."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
