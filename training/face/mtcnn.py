@@ -140,7 +140,6 @@ class Mtcnn:
         pick = nms(boxes, 0.7, by_min=True)
         return boxes[pick], points[pick]
 
-
     def _refine_upright(self, image: np.ndarray, boxes: np.ndarray, points: np.ndarray) -> np.ndarray:
         """Run O-Net again on each face turned upright by its eye line, and map its landmarks
         back. O-Net was trained on mostly upright faces: on a face tilted by 25 degrees its

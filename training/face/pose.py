@@ -84,9 +84,8 @@ def _solve_rotation(points: np.ndarray, camera: np.ndarray) -> np.ndarray:
     inter_ocular = float(np.linalg.norm(points[1] - points[0]))
     distance = camera[0, 0] * 63.0 / max(inter_ocular, 1.0)
     centre = points[2]
-    translation = np.array(
-        [(centre[0] - camera[0, 2]) * distance / camera[0, 0], (centre[1] - camera[1, 2]) * distance / camera[1, 1], distance]
-    ).reshape(3, 1)
+    offset = (centre - camera[:2, 2]) * distance / camera[0, 0]
+    translation = np.array([offset[0], offset[1], distance]).reshape(3, 1)
     roll = math.radians(roll_from_eyes(points))
     rvec = np.array([0.0, 0.0, roll]).reshape(3, 1)
     ok, rvec, _ = cv2.solvePnP(
