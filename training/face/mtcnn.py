@@ -42,6 +42,8 @@ class MtcnnConfig:
     min_face: float = 20.0
     factor: float = 0.709
     thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7)
+    pnet_nms: float = 0.7
+    rnet_nms: float = 0.7
     threads: int = 1
 
 
@@ -107,7 +109,7 @@ class Mtcnn:
         if not found:
             return np.zeros((0, 5))
         boxes = np.vstack(found)
-        boxes = boxes[nms(boxes, 0.7)]
+        boxes = boxes[nms(boxes, self.config.pnet_nms)]
         size = (boxes[:, 2:4] - boxes[:, 0:2])[:, [0, 1, 0, 1]]
         refined = boxes[:, 0:4] + boxes[:, 5:9] * size
         return _square(np.hstack([refined, boxes[:, 4:5]]))
@@ -121,7 +123,7 @@ class Mtcnn:
         reg = reg[keep]
         if not len(boxes):
             return boxes
-        pick = nms(boxes, 0.7)
+        pick = nms(boxes, self.config.rnet_nms)
         return _square(_regress(boxes[pick], reg[pick]))
 
     def _stage3(self, image: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
