@@ -28,7 +28,8 @@ def face_data() -> Path:
 def make_user(role: str | None = "annotator", *, trusted: bool = False) -> User:
     user = User.objects.create_user(username=f"faces-user{next(_serial)}", password=None)
     if role:
-        user.groups.add(Group.objects.get(name=role))
+        # get_or_create: transactional (browser) tests flush the groups the migrations made.
+        user.groups.add(Group.objects.get_or_create(name=role)[0])
     if trusted:
         AnnotatorProfile.objects.update_or_create(user=user, defaults={"trusted": True})
     return user
