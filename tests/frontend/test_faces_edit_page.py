@@ -37,10 +37,17 @@ def faces_page():
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
-        context = browser.new_context(viewport={"width": 1200, "height": 900})
+        context = browser.new_context(viewport={"width": 1200, "height": 900}, has_touch=True)
         yield context
         context.close()
         browser.close()
+
+
+def shot(page, name: str) -> None:
+    """Full-page screenshot under test-artifacts/screenshots/ (for people checking the layout)."""
+    folder = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
 
 def login(context, live_server, user) -> None:
@@ -71,6 +78,16 @@ def test_it_drags_a_landmark_and_saves_it_as_manual(faces_page, live_server) -> 
     page.mouse.move(start["x"] + start["width"] / 2 + 20 * pixels_per_unit, start["y"] + start["height"] / 2, steps=4)
     page.mouse.up()
     page.keyboard.press("ArrowDown")
+    # Drag the left eye 10 image pixels up with a finger (touch events become pointer events).
+    eye = page.locator('[data-handle="0"] circle').bounding_box()
+    assert eye is not None
+    x, y = eye["x"] + eye["width"] / 2, eye["y"] + eye["height"] / 2
+    touch = faces_page.new_cdp_session(page)
+    touch.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y}]})
+    for step in range(1, 5):
+        point = {"x": x, "y": y - 10 * pixels_per_unit * step / 4}
+        touch.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [point]})
+    touch.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
     page.select_option("#attr-gender", "1")
     page.click("#save")
     page.wait_for_selector("#status:has-text('Saved')")
@@ -80,8 +97,12 @@ def test_it_drags_a_landmark_and_saves_it_as_manual(faces_page, live_server) -> 
     before = FaceRevision.objects.get(face=face).before["landmarks"][2]
     assert face.landmarks[2][0] == pytest.approx(before[0] + 20, abs=1.5)
     assert face.landmarks[2][1] == pytest.approx(before[1] + 1, abs=1.0)
+    eye_before = FaceRevision.objects.get(face=face).before["landmarks"][0]
+    assert face.landmarks[0][1] == pytest.approx(eye_before[1] - 10, abs=1.5)
+    assert face.landmarks[0][0] == pytest.approx(eye_before[0], abs=1.5)
     assert face.gender == 1 and face.updated_by == editor
     assert page.locator("#face-info").inner_text().startswith("Landmarks: manual")
+    shot(page, "faces_edit")
 
 
 def test_it_draws_a_face_on_an_image_without_one(faces_page, live_server) -> None:
@@ -89,6 +110,7 @@ def test_it_draws_a_face_on_an_image_without_one(faces_page, live_server) -> Non
     login(faces_page, live_server, make_user("admin"))
     page = faces_page.new_page()
     page.goto(f"{live_server.url}/faces/")
+    shot(page, "faces_queue")
     page.click(f'tr[data-image="{image.pk}"] a')
     page.wait_for_selector("#face-info:has-text('No face found')")
     page.keyboard.press("6")
