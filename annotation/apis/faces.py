@@ -43,7 +43,7 @@ class PointField(serializers.ListField):
         super().__init__(min_length=2, max_length=2, **kwargs)
 
 
-class GeometryInputSerializer(serializers.Serializer):
+class FaceGeometryInputSerializer(serializers.Serializer):
     box = serializers.ListField(child=serializers.FloatField(), min_length=4, max_length=4, required=False)
     landmarks = serializers.ListField(child=PointField(), min_length=5, max_length=5, required=False)
     gender = serializers.ChoiceField(choices=Gender.choices, allow_null=True, required=False)
@@ -54,7 +54,7 @@ class GeometryInputSerializer(serializers.Serializer):
         return {k: self.validated_data[k] for k in ("gender", "age_range", "race") if k in self.validated_data}
 
 
-class FaceOutputSerializer(serializers.ModelSerializer):
+class FaceEditSerializer(serializers.ModelSerializer):
     box = serializers.SerializerMethodField()
     aligned_url = serializers.SerializerMethodField()
     aligned_grey_url = serializers.SerializerMethodField()
@@ -77,7 +77,7 @@ class FaceOutputSerializer(serializers.ModelSerializer):
         return reverse("api:face-aligned", args=[face.pk]) + "?grey=1" if face.aligned_grey else None
 
 
-class QueueItemSerializer(serializers.ModelSerializer):
+class FaceQueueItemSerializer(serializers.ModelSerializer):
     open_reports = serializers.IntegerField()
     n_faces = serializers.IntegerField()
     file_url = serializers.SerializerMethodField()
@@ -99,13 +99,13 @@ class FaceQueueApi(APIView):
         project = serializers.IntegerField(required=False)
         limit = serializers.IntegerField(min_value=1, max_value=500, default=100)
 
-    @extend_schema(parameters=[FilterSerializer], responses=QueueItemSerializer(many=True))
+    @extend_schema(parameters=[FilterSerializer], responses=FaceQueueItemSerializer(many=True))
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         queue = faces_queue(project_id=filters.validated_data.get("project"))
         items = list(queue[: filters.validated_data["limit"]])
-        return Response({"count": queue.count(), "results": QueueItemSerializer(items, many=True).data})
+        return Response({"count": queue.count(), "results": FaceQueueItemSerializer(items, many=True).data})
 
 
 class ImageFacesApi(APIView):
@@ -126,7 +126,7 @@ class ImageFacesApi(APIView):
             return reverse("api:face-image-file", args=[image.pk])
 
         def get_faces(self, image: Image) -> list[dict[str, Any]]:
-            return FaceOutputSerializer(image_faces(image=image), many=True).data
+            return FaceEditSerializer(image_faces(image=image), many=True).data
 
         def get_reports(self, image: Image) -> list[dict[str, Any]]:
             return [
@@ -172,10 +172,10 @@ class FaceUpdateApi(APIView):
 
     permission_classes = [CanEditFaces]
 
-    @extend_schema(request=GeometryInputSerializer, responses=FaceOutputSerializer)
+    @extend_schema(request=FaceGeometryInputSerializer, responses=FaceEditSerializer)
     def patch(self, request: Request, face_id: int) -> Response:
         face = get_object_or_404(Face.objects.select_related("image"), pk=face_id)
-        data = GeometryInputSerializer(data=request.data)
+        data = FaceGeometryInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         face = face_update(
             face=face,
@@ -184,7 +184,7 @@ class FaceUpdateApi(APIView):
             attributes=data.attributes(),
             user=request.user,
         )
-        return Response(FaceOutputSerializer(face).data)
+        return Response(FaceEditSerializer(face).data)
 
 
 class FaceCreateApi(APIView):
@@ -192,11 +192,11 @@ class FaceCreateApi(APIView):
 
     permission_classes = [CanEditFaces]
 
-    class InputSerializer(GeometryInputSerializer):
+    class InputSerializer(FaceGeometryInputSerializer):
         box = serializers.ListField(child=serializers.FloatField(), min_length=4, max_length=4)
         landmarks = serializers.ListField(child=PointField(), min_length=5, max_length=5)
 
-    @extend_schema(request=InputSerializer, responses={201: FaceOutputSerializer})
+    @extend_schema(request=InputSerializer, responses={201: FaceEditSerializer})
     def post(self, request: Request, image_id: int) -> Response:
         image = get_object_or_404(Image, pk=image_id)
         data = self.InputSerializer(data=request.data)
@@ -208,7 +208,7 @@ class FaceCreateApi(APIView):
             attributes=data.attributes(),
             user=request.user,
         )
-        return Response(FaceOutputSerializer(face).data, status=status.HTTP_201_CREATED)
+        return Response(FaceEditSerializer(face).data, status=status.HTTP_201_CREATED)
 
 
 class FaceSetMainApi(APIView):
@@ -216,10 +216,10 @@ class FaceSetMainApi(APIView):
 
     permission_classes = [CanEditFaces]
 
-    @extend_schema(request=None, responses=FaceOutputSerializer)
+    @extend_schema(request=None, responses=FaceEditSerializer)
     def post(self, request: Request, face_id: int) -> Response:
         face = face_set_main(face=get_object_or_404(Face, pk=face_id), user=request.user)
-        return Response(FaceOutputSerializer(face).data)
+        return Response(FaceEditSerializer(face).data)
 
 
 class FaceRevisionsApi(APIView):
