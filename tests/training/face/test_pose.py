@@ -21,7 +21,7 @@ def rotate_and_scale(image: np.ndarray, angle_deg: float, scale: float) -> tuple
     return cv2.warpAffine(image, matrix, (width, height), borderMode=cv2.BORDER_REFLECT), matrix
 
 
-@pytest.mark.parametrize(("angle", "scale"), [(0, 1.0), (15, 0.8), (-25, 0.9), (35, 0.7), (-10, 1.2)])
+@pytest.mark.parametrize(("angle", "scale"), [(0, 1.0), (15, 0.8), (-25, 0.9), (35, 0.7), (-10, 1.2), (45, 0.8)])
 def test_it_recovers_roll_of_rotated_real_photos(face_data: Path, angle: float, scale: float) -> None:
     image = read_rgb(face_data / "london" / "neutral" / "003.jpg")
     base = estimate_pose(detect_faces(image)[0].landmarks, image.shape).roll
