@@ -5,9 +5,22 @@ from __future__ import annotations
 from celery import shared_task
 
 from annotation.services.assignment import assignments_release_expired
+from annotation.services.faces import faces_detect_run
+from annotation.services.jobs import job_running, job_set_result
 
 
 @shared_task(name="annotation.tasks.assignments_release_expired", time_limit=120, ignore_result=True)
 def assignments_release_expired_task(limit: int = 5000) -> int:
     """Periodic (beat): return abandoned reservations to the pool. Claims also do it lazily."""
     return assignments_release_expired(limit=limit)
+
+
+@shared_task(acks_late=True, soft_time_limit=6 * 3600, time_limit=6 * 3600 + 300)
+def faces_detect_task(job_id: int) -> None:
+    """Run a face-detection job. Idempotent: images that already have faces are skipped."""
+    with job_running(job_id) as reporter:
+        if reporter is None:
+            return
+        job = reporter.job
+        report = faces_detect_run(project=job.project, image_ids=job.params.get("image_ids", []), progress=reporter)
+        job_set_result(job_id=job_id, result=report.as_result(), message=report.summary())

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import include, path
 
 from frontend import views
 
@@ -8,4 +8,5 @@ app_name = "frontend"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("", include("frontend.urls_faces")),
 ]
