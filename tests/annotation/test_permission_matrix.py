@@ -12,13 +12,15 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
-from annotation.models import Job
+from annotation.models import AnnotatorProfile, Face, Job
 from annotation.services.assignment import assignment_claim_next
 from tests.annotation.factories import make_images, make_project, make_real_image, make_user, qualify
 
 ANON, ANNOTATOR, RESEARCHER, ADMIN = "anonymous", "annotator", "researcher", "admin"
-ROLES = (ANON, ANNOTATOR, RESEARCHER, ADMIN)
-MEMBERS = {ANNOTATOR, RESEARCHER, ADMIN}
+TRUSTED = "trusted"  # an annotator whose profile is trusted: may correct faces
+ROLES = (ANON, ANNOTATOR, TRUSTED, RESEARCHER, ADMIN)
+MEMBERS = {ANNOTATOR, TRUSTED, RESEARCHER, ADMIN}
+FACE_EDITORS = {TRUSTED, ADMIN}
 
 # url name -> {HTTP method: roles allowed}
 MATRIX: dict[str, dict[str, set[str]]] = {
@@ -37,7 +39,22 @@ MATRIX: dict[str, dict[str, set[str]]] = {
     "job-list": {"GET": MEMBERS},
     "job-detail": {"GET": MEMBERS},
     "job-cancel": {"POST": {ADMIN}},
+    "face-queue": {"GET": FACE_EDITORS},
+    "face-image": {"GET": FACE_EDITORS},
+    "face-image-file": {"GET": FACE_EDITORS},
+    "face-create": {"POST": FACE_EDITORS},
+    "face-image-reject": {"POST": FACE_EDITORS},
+    "face-update": {"PATCH": FACE_EDITORS},
+    "face-set-main": {"POST": FACE_EDITORS},
+    "face-aligned": {"GET": FACE_EDITORS},
+    "face-revisions": {"GET": FACE_EDITORS},
+    "faces-detect": {"POST": {RESEARCHER, ADMIN}},
 }
+# A trusted annotator is an annotator too.
+for _methods in MATRIX.values():
+    for _roles in _methods.values():
+        if ANNOTATOR in _roles:
+            _roles.add(TRUSTED)
 
 # A plausible body per route, so that allowed requests get past input validation.
 BODIES: dict[str, dict] = {
@@ -47,6 +64,10 @@ BODIES: dict[str, dict] = {
     "project-claim": {"count": 1},
     "assignment-vote": {"label": 1, "next": 0},
     "assignment-report": {"reason": "no face", "next": 0},
+    "face-create": {"box": [1, 1, 40, 40], "landmarks": [[10, 12], [30, 12], [20, 22], [12, 32], [28, 32]]},
+    "face-image-reject": {"reason": "not a face"},
+    "face-update": {"gender": 2},
+    "faces-detect": {"image_ids": []},
 }
 
 
@@ -76,16 +97,20 @@ def world(db):
     project = make_project(gold_rate=0.0)
     make_images(project, 3)
     users = {role: make_user(role) for role in (ANNOTATOR, RESEARCHER, ADMIN)}
+    users[TRUSTED] = make_user(ANNOTATOR)
+    AnnotatorProfile.objects.create(user=users[TRUSTED], trusted=True)
     for user in users.values():
         qualify(user, project)
     image = make_real_image(project)
     [assignment] = assignment_claim_next(annotator=users[ANNOTATOR], project=project)
     job = Job.objects.create(kind="import", project=project, created_by=users[ANNOTATOR])
+    face = Face.objects.create(image=image, is_main=True, x1=1, y1=1, x2=40, y2=40)
     ids = {
         "project_id": project.pk,
         "image_id": assignment.image_id if assignment.image_id == image.pk else image.pk,
         "assignment_id": assignment.pk,
         "job_id": job.pk,
+        "face_id": face.pk,
     }
     return users, ids
 
