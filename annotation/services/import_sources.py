@@ -25,7 +25,8 @@ from annotation.services.downloads import DownloadPolicy, downloads_iter
 # real photos barely compress, and deflate's own ceiling is about 1032x.
 ZIP_MAX_RATIO = 200
 # Dot files, dot folders and OS litter are skipped silently (not reported).
-SKIPPED_NAMES = re.compile(r"(^|/)(\.[^/]*|__MACOSX|Thumbs\.db|desktop\.ini)(/|$)", re.IGNORECASE)
+# ("." and ".." are not dot files: a ".." path must reach the zip-slip check and be reported.)
+SKIPPED_NAMES = re.compile(r"(^|/)(\.(?!\.?(?:/|$))[^/]*|__MACOSX|Thumbs\.db|desktop\.ini)(/|$)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
