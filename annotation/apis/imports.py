@@ -6,7 +6,7 @@ from typing import Any
 
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
@@ -20,6 +20,18 @@ from annotation.services.imports import import_job_start
 MAX_URLS_PER_REQUEST = 50_000
 
 
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string", "format": "uri"},
+            {
+                "type": "object",
+                "properties": {"url": {"type": "string", "format": "uri"}, "keyword": {"type": "string"}},
+                "required": ["url"],
+            },
+        ]
+    }
+)
 class UrlEntryField(serializers.Field):
     """A URL as a string, or ``{"url": ..., "keyword": ...}``."""
 
