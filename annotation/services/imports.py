@@ -165,13 +165,14 @@ def images_import(
     created_by: AbstractBaseUser | None = None,
     progress: Callable[[float, str], None] | None = None,
     on_outcome: OutcomeCallback | None = None,
+    report: ImportReport | None = None,
 ) -> ImportReport:
     """Import ``items`` one by one (each its own transaction) and report every file.
 
     ``progress(fraction, message)`` may raise to stop (a cancelled job); images imported so far
-    stay, and the signal is still sent for them.
+    stay, the signal is still sent for them, and a ``report`` passed in holds what was done.
     """
-    report = ImportReport()
+    report = report if report is not None else ImportReport()
     pending_ids: list[int] = []
     try:
         for item in items:
@@ -281,6 +282,8 @@ def import_job_run(*, job: Job, reporter: JobReporter, on_outcome: OutcomeCallba
     keyword = params.get("keyword", "")
     storage = Image._meta.get_field("file").storage
     opened: list[IO[bytes]] = []
+    report = ImportReport()
+    finished = False
     try:
         sources: list[tuple[int, Iterator[ImportItem]]] = []
         if params["source"] == "path":
@@ -310,10 +313,15 @@ def import_job_run(*, job: Job, reporter: JobReporter, on_outcome: OutcomeCallba
             created_by=job.created_by,
             progress=reporter.callback(),
             on_outcome=on_outcome,
+            report=report,
         )
-        job_set_result(job_id=job.pk, result=report.as_result(), message=report.summary().capitalize())
+        finished = True
         return report
     finally:
+        # Also on cancel or failure: the files handled so far stay imported and are reported.
+        if finished or report.total:
+            result = {**report.as_result(), "interrupted": not finished}
+            job_set_result(job_id=job.pk, result=result, message=report.summary().capitalize())
         for handle in opened:
             handle.close()
         for entry in params.get("staged", []):
