@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from annotation.apis.jobs import JobOutputSerializer
 from annotation.models import Project
 from annotation.permissions import IsAdmin
 from annotation.services.imports import import_job_start
@@ -67,19 +68,7 @@ class ImportStartApi(APIView):
                 raise serializers.ValidationError("Send either files or urls (one of them, not empty).")
             return attrs
 
-    class OutputSerializer(serializers.Serializer):
-        id = serializers.IntegerField()
-        kind = serializers.CharField()
-        status = serializers.CharField()
-        progress = serializers.FloatField()
-        message = serializers.CharField()
-        result = serializers.JSONField()
-        error = serializers.CharField()
-        created_at = serializers.DateTimeField()
-        started_at = serializers.DateTimeField()
-        finished_at = serializers.DateTimeField()
-
-    @extend_schema(request=InputSerializer, responses={202: OutputSerializer}, summary="Start an image import")
+    @extend_schema(request=InputSerializer, responses={202: JobOutputSerializer}, summary="Start an image import")
     def post(self, request: Request, project_id: int) -> Response:
         project = get_object_or_404(Project, pk=project_id)
         serializer = self.InputSerializer(data=request.data)
@@ -93,7 +82,7 @@ class ImportStartApi(APIView):
             keyword=data["keyword"],
         )
         job.refresh_from_db()
-        return Response(self.OutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+        return Response(JobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 
 urlpatterns: list[URLPattern] = [
