@@ -137,6 +137,7 @@ def url_items(rows: list[tuple[str, str]]) -> tuple[int, Iterator[ImportItem]]:
         retries=int(settings.RAF_DOWNLOAD_RETRIES),
         backoff_s=float(getattr(settings, "RAF_DOWNLOAD_BACKOFF_S", 0.5)),
         max_bytes=int(settings.RAF_MAX_IMAGE_BYTES),
+        allow_private=bool(getattr(settings, "RAF_DOWNLOAD_ALLOW_PRIVATE", False)),
     )
 
     def items() -> Iterator[ImportItem]:

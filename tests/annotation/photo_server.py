@@ -60,6 +60,12 @@ class PhotoHandler(BaseHTTPRequestHandler):
             return self.send_status(503)
         if path == "/flaky.jpg":
             return self.send_body(samples.jpeg(seed=77))
+        if path == "/redirect.jpg":
+            self.send_response(302)
+            self.send_header("Location", "/img/3.jpg")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return None
         if path == "/always-503.jpg":
             return self.send_status(503)
         if path == "/slow.jpg":

@@ -96,6 +96,7 @@ def test_it_imports_a_json_list_of_urls(
     project: Project, server: PhotoServer, settings, django_capture_on_commit_callbacks
 ) -> None:
     settings.RAF_DOWNLOAD_RETRIES = 0
+    settings.RAF_DOWNLOAD_ALLOW_PRIVATE = True  # the test server is on loopback
     urls = [f"{server.base}/img/5.jpg", {"url": f"{server.base}/missing.jpg", "keyword": "gone"}]
 
     with django_capture_on_commit_callbacks(execute=True):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -20,12 +21,23 @@ def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[PhotoServer]:
     yield from serve(monkeypatch)
 
 
-POLICY = DownloadPolicy(timeout_s=0.4, retries=2, backoff_s=0.01, max_bytes=CAP)
+POLICY = DownloadPolicy(timeout_s=0.4, retries=2, backoff_s=0.01, max_bytes=CAP, allow_private=True)
 
 
 def test_it_retries_a_flaky_server_with_backoff(server: PhotoServer) -> None:
     result = download(f"{server.base}/flaky.jpg", policy=POLICY)
     assert result.data is not None and result.attempts == 3 and server.hits["/flaky.jpg"] == 3
+
+
+def test_it_follows_redirects(server: PhotoServer) -> None:
+    result = download(f"{server.base}/redirect.jpg", policy=POLICY)
+    assert result.data is not None and server.hits["/img/3.jpg"] == 1
+
+
+def test_it_refuses_private_addresses_unless_allowed(server: PhotoServer) -> None:
+    result = download(f"{server.base}/img/1.jpg", policy=replace(POLICY, allow_private=False))
+    assert result.data is None and "non-public address (127.0.0.1)" in result.error
+    assert server.hits["/img/1.jpg"] == 0
 
 
 def test_it_gives_up_after_the_retries(server: PhotoServer) -> None:
@@ -40,7 +52,7 @@ def test_it_does_not_retry_a_404(server: PhotoServer) -> None:
 
 def test_it_times_out_a_slow_server(server: PhotoServer) -> None:
     started = time.monotonic()
-    result = download(f"{server.base}/slow.jpg", policy=DownloadPolicy(timeout_s=0.2, retries=1, backoff_s=0.01))
+    result = download(f"{server.base}/slow.jpg", policy=replace(POLICY, timeout_s=0.2, retries=1))
     assert result.data is None and "timed out" in result.error and result.attempts == 2
     assert time.monotonic() - started < 1.5
 
@@ -67,6 +79,7 @@ def test_it_imports_a_csv_of_urls_and_reports_each_row(server: PhotoServer, tmp_
     settings.RAF_DOWNLOAD_BACKOFF_S = 0.01
     settings.RAF_DOWNLOAD_CONCURRENCY = 4
     settings.RAF_MAX_IMAGE_BYTES = CAP
+    settings.RAF_DOWNLOAD_ALLOW_PRIVATE = True  # the test server is on loopback
     project = Project.objects.create(name="URL project")
     base = server.base
     csv_file = tmp_path / "urls.csv"

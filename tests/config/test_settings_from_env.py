@@ -16,7 +16,8 @@ GOOD_SECRET = "k3y-" + "x" * 40
 SETUP = "import django; django.setup(); from django.conf import settings; "
 REPORT_SECURITY = SETUP + (
     "import json; print(json.dumps({'debug': settings.DEBUG, 'hosts': settings.ALLOWED_HOSTS, "
-    "'secure_cookies': getattr(settings, 'SESSION_COOKIE_SECURE', False)}))"
+    "'secure_cookies': getattr(settings, 'SESSION_COOKIE_SECURE', False), "
+    "'private_downloads': settings.RAF_DOWNLOAD_ALLOW_PRIVATE}))"
 )
 PRODUCTION = {"RAF_ENV": "production"}
 
@@ -77,4 +78,9 @@ def test_it_starts_production_with_safe_settings(outcomes) -> None:
     result = outcomes["prod-good"]
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
-    assert report == {"debug": False, "hosts": ["raf.example", "www.raf.example"], "secure_cookies": True}
+    assert report == {
+        "debug": False,
+        "hosts": ["raf.example", "www.raf.example"],
+        "secure_cookies": True,
+        "private_downloads": False,
+    }
