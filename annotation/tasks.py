@@ -6,6 +6,7 @@ from celery import shared_task
 
 from annotation.services.assignment import assignments_release_expired
 from annotation.services.faces import faces_detect_run
+from annotation.services.imports import import_job_run
 from annotation.services.jobs import job_running, job_set_result
 
 
@@ -24,3 +25,12 @@ def faces_detect_task(job_id: int) -> None:
         job = reporter.job
         report = faces_detect_run(project=job.project, image_ids=job.params.get("image_ids", []), progress=reporter)
         job_set_result(job_id=job_id, result=report.as_result(), message=report.summary())
+
+
+@shared_task(acks_late=True, soft_time_limit=23 * 3600, time_limit=24 * 3600)
+def import_images_task(job_id: int) -> None:
+    """Run an import job (uploads or URLs). Idempotent: a redelivered job re-imports as duplicates."""
+    with job_running(job_id) as reporter:
+        if reporter is None:
+            return
+        import_job_run(job=reporter.job, reporter=reporter)

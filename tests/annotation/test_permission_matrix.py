@@ -49,6 +49,7 @@ MATRIX: dict[str, dict[str, set[str]]] = {
     "face-aligned": {"GET": FACE_EDITORS},
     "face-revisions": {"GET": FACE_EDITORS},
     "faces-detect": {"POST": {RESEARCHER, ADMIN}},
+    "import-start": {"POST": {ADMIN}},
 }
 # A trusted annotator is an annotator too.
 for _methods in MATRIX.values():
