@@ -71,8 +71,8 @@ class GLAD:
         init: str = "entropy",
         alpha_prior_mean: float = 1.0,
         alpha_prior_sd: float = 3.0,
-        beta_prior_sd: float = 1.0,
-        learn_class_prior: bool = True,
+        beta_prior_sd: float = 0.3,
+        learn_class_prior: bool = False,
         dtype: str = "float32",
         progress: Progress | None = None,
     ) -> None:

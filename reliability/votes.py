@@ -18,6 +18,10 @@ import numpy as np
 from reliability.classes import BASIC_EMOTIONS
 
 
+# Other spellings of the three columns in public crowdsourcing files.
+ALIASES = {"worker": "annotator", "worker_id": "annotator", "task": "image", "item": "image", "task_id": "image"}
+
+
 class VoteTableError(ValueError):
     """The votes cannot form a valid table (empty, unknown label, duplicate vote, bad file)."""
 
@@ -111,7 +115,8 @@ class VoteTable:
 
     @classmethod
     def from_csv(cls, path: str | Path, *, classes: Sequence[str] | int | None = None) -> VoteTable:
-        """Read a CSV with header ``annotator,image,label`` (extra columns are ignored)."""
+        """Read a CSV with header ``annotator,image,label`` (extra columns are ignored;
+        ``worker`` and ``task`` are accepted for the first two)."""
         path = Path(path)
         try:
             with path.open(newline="") as handle:
@@ -119,7 +124,7 @@ class VoteTable:
                 header = next(reader, None)
                 if header is None:
                     raise VoteTableError(f"{path}: empty file")
-                header = [name.strip().lower() for name in header]
+                header = [ALIASES.get(name.strip().lower(), name.strip().lower()) for name in header]
                 missing = [name for name in ("annotator", "image", "label") if name not in header]
                 if missing:
                     raise VoteTableError(f"{path}: header lacks column(s) {', '.join(missing)}")
@@ -217,7 +222,10 @@ def _label_indices(raw_labels: np.ndarray, classes: tuple[str, ...]) -> np.ndarr
 
 def _maybe_int(column: np.ndarray) -> np.ndarray:
     """Parse a string column as int64 when every value is an integer, else keep strings."""
-    try:
-        return column.astype(np.int64)
-    except ValueError:
-        return column
+    # Checked by hand: numpy's int parsing accepts "1_000", which would merge distinct ids.
+    if column.shape[0] and np.all(np.char.isdigit(np.char.lstrip(column, "-"))):
+        try:
+            return column.astype(np.int64)
+        except (ValueError, OverflowError):
+            return column
+    return column
