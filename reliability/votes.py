@@ -92,15 +92,12 @@ class VoteTable:
             raise VoteTableError("no votes")
         class_names = _class_names(classes, raw_labels)
         label = _label_indices(raw_labels, class_names)
-        annotator_ids, annotator = np.unique(annotators, return_inverse=True)
-        image_ids, image = np.unique(images, return_inverse=True)
-        annotator = annotator.astype(np.int64).ravel()
-        image = image.astype(np.int64).ravel()
+        annotator_ids, annotator = _dense_ids(annotators)
+        image_ids, image = _dense_ids(images)
         if check_duplicates:
             key = annotator * np.int64(image_ids.shape[0]) + image
-            uniq, first, counts = np.unique(key, return_index=True, return_counts=True)
-            if uniq.shape[0] != key.shape[0]:
-                dup = first[np.argmax(counts > 1)]
+            dup = _first_repeat(key)
+            if dup >= 0:
                 raise VoteTableError(
                     f"duplicate vote: annotator {annotators[dup]!r} voted twice on image {images[dup]!r}"
                 )
@@ -218,6 +215,32 @@ def _label_indices(raw_labels: np.ndarray, classes: tuple[str, ...]) -> np.ndarr
     if bad.any():
         raise VoteTableError(f"unknown label {int(label[np.argmax(bad)])} (expected 0..{len(classes) - 1})")
     return label
+
+
+def _first_repeat(key: np.ndarray) -> int:
+    """Position of the first value of ``key`` ``(n,)`` seen before, or -1 (one sort; the slower
+    stable argsort only runs to name the culprit)."""
+    ordered = np.sort(key)
+    if not np.any(ordered[1:] == ordered[:-1]):
+        return -1
+    order = np.argsort(key, kind="stable")
+    repeated = np.flatnonzero(key[order][1:] == key[order][:-1])
+    return int(order[repeated[0] + 1])
+
+
+def _dense_ids(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct ids ``(n_ids,)`` and each value's index into them ``(n,)`` int64.
+
+    Non-negative integer ids of moderate range take an O(n) path through ``np.bincount``
+    (the common case: database primary keys); anything else goes through ``np.unique``.
+    """
+    if values.dtype.kind in "iu" and values.shape[0] and values.min() >= 0 and values.max() < 4 * values.shape[0] + 10**6:
+        present = np.bincount(values) > 0
+        ids = np.flatnonzero(present)
+        index = (np.cumsum(present) - 1)[values]
+        return ids.astype(values.dtype), index.astype(np.int64)
+    ids, index = np.unique(values, return_inverse=True)
+    return ids, index.astype(np.int64).ravel()
 
 
 def _maybe_int(column: np.ndarray) -> np.ndarray:
