@@ -75,8 +75,7 @@ class VoteTable:
         """Build a table from three aligned sequences of length ``n_votes``.
 
         ``labels`` are 0-based ints or class names. ``classes`` is the class names, or their
-        number (names are then ``"0".."K-1"``); by default the 7 basic emotions when the labels
-        fit, else as many classes as the largest label needs.
+        number (names are then ``"0".."K-1"``); by default the 7 basic emotions.
         """
         annotators = np.asarray(annotators)
         images = np.asarray(images)
@@ -90,7 +89,7 @@ class VoteTable:
             )
         if raw_labels.shape[0] == 0:
             raise VoteTableError("no votes")
-        class_names = _class_names(classes, raw_labels)
+        class_names = _class_names(classes)
         label = _label_indices(raw_labels, class_names)
         annotator_ids, annotator = _dense_ids(annotators)
         image_ids, image = _dense_ids(images)
@@ -99,7 +98,7 @@ class VoteTable:
             dup = _first_repeat(key)
             if dup >= 0:
                 raise VoteTableError(
-                    f"duplicate vote: annotator {annotators[dup]!r} voted twice on image {images[dup]!r}"
+                    f"duplicate vote: annotator {annotators[dup].item()!r} voted twice on image {images[dup].item()!r}"
                 )
         return cls(
             annotator=annotator,
@@ -174,7 +173,7 @@ class VoteTable:
         )
 
 
-def _class_names(classes: Sequence[str] | int | None, raw_labels: np.ndarray) -> tuple[str, ...]:
+def _class_names(classes: Sequence[str] | int | None) -> tuple[str, ...]:
     if isinstance(classes, int):
         if classes < 2:
             raise VoteTableError("at least two classes are needed")
@@ -184,11 +183,6 @@ def _class_names(classes: Sequence[str] | int | None, raw_labels: np.ndarray) ->
         if len(names) < 2 or len(set(names)) != len(names):
             raise VoteTableError("classes must be at least two distinct names")
         return names
-    if raw_labels.dtype.kind in "iu":
-        top = int(raw_labels.max())
-        if top < len(BASIC_EMOTIONS):
-            return BASIC_EMOTIONS
-        return tuple(str(k) for k in range(top + 1))
     return BASIC_EMOTIONS
 
 
@@ -209,7 +203,7 @@ def _label_indices(raw_labels: np.ndarray, classes: tuple[str, ...]) -> np.ndarr
             elif value.lstrip("-").isdigit():
                 mapped[i] = int(value)
             else:
-                raise VoteTableError(f"unknown label {value!r} (classes: {', '.join(classes)})")
+                raise VoteTableError(f"unknown label {str(value)!r} (classes: {', '.join(classes)})")
         label = mapped[inverse.ravel()]
     bad = (label < 0) | (label >= len(classes))
     if bad.any():
