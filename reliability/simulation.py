@@ -103,7 +103,7 @@ def simulate_crowd(
     kind[order[n_spam : n_spam + n_adv]] = "adversarial"
     kind = kind.astype(str)
     alpha = rng.gamma(2.0, 0.5, size=n_annotators) + 0.2
-    alpha[kind == "adversarial"] = -rng.uniform(0.5, 1.5, size=n_adv)
+    alpha[kind == "adversarial"] = -rng.uniform(2.5, 4.0, size=n_adv)  # below chance
     alpha[kind == "spammer"] = np.nan
 
     image = np.repeat(np.arange(n_images, dtype=np.int64), votes_per_image)
