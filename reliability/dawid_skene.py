@@ -74,15 +74,15 @@ class DawidSkene:
             # M-step.
             weights = posterior[img]  # (n_votes, K)
             soft = np.bincount(conf_index.ravel(), weights=weights.ravel(), minlength=n_ann * k * k)
-            soft = soft.reshape(n_ann, k, k)
+            soft = soft.reshape(n_ann, k, k).astype(np.float64)
             if self.one_coin:
                 right = np.einsum("ikk->i", soft) + self.smoothing + self.diagonal_smoothing
                 total = soft.sum(axis=(1, 2)) + 2 * self.smoothing + self.diagonal_smoothing
                 p = right / total
                 confusion = np.where(eye[None], p[:, None, None], ((1 - p) / (k - 1))[:, None, None])
             else:
-                soft = soft + self.smoothing + self.diagonal_smoothing * eye[None]
-                confusion = soft / soft.sum(axis=2, keepdims=True)
+                smoothed = soft + self.smoothing + self.diagonal_smoothing * eye[None]
+                confusion = smoothed / smoothed.sum(axis=2, keepdims=True)
             prior_counts = posterior.sum(axis=0) + 1.0
             prior = prior_counts / prior_counts.sum()
             log_conf = np.log(confusion)

@@ -273,9 +273,7 @@ class GladObjective:
             per = self.annotator_sum(cst.log_sig - (1 - q) * cst.x)
             return per - 0.5 * self.alpha_prec * (candidate - self.alpha_mean) ** 2
 
-        return _backtrack(
-            alpha, grad / hess, score(alpha, st), score, lambda a: self.state(a, u, beta_v=st.beta_v), st
-        )
+        return _backtrack(alpha, grad / hess, score(alpha, st), score, lambda a: self.state(a, u, beta_v=st.beta_v), st)
 
     def u_step(self, alpha: np.ndarray, u: np.ndarray, q: np.ndarray, st: _State) -> tuple[np.ndarray, _State]:
         """One Newton step on all ``u = log beta`` at once from state ``st`` (at ``alpha, u``)."""
@@ -293,7 +291,6 @@ class GladObjective:
             return self.image_sum(cst.log_sig - (1 - q) * cst.x) - 0.5 * self.beta_prec * candidate**2
 
         return _backtrack(u, step, score(u, st), score, lambda c: self.state(alpha, c, alpha_v=st.alpha_v), st)
-
 
     def rescale(self, alpha: np.ndarray, u: np.ndarray, st: _State) -> tuple[np.ndarray, np.ndarray, _State]:
         """Move along GLAD's flat direction ``(c * alpha, beta / c)`` to the best ``c``.

@@ -58,8 +58,8 @@ class MACE:
             theta = (np.bincount(ann, weights=spam, minlength=n_ann) + self.spam_prior_a) / (
                 votes + self.spam_prior_a + self.spam_prior_b
             )
-            strat = np.bincount(ann * k + lab, weights=spam, minlength=n_ann * k).reshape(n_ann, k)
-            strat += self.strategy_smoothing
+            strat = np.bincount(ann * k + lab, weights=spam, minlength=n_ann * k).reshape(n_ann, k).astype(np.float64)
+            strat = strat + self.strategy_smoothing
             strategy = strat / strat.sum(axis=1, keepdims=True)
             prior_counts = posterior.sum(axis=0) + 1.0
             prior = prior_counts / prior_counts.sum()

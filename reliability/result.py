@@ -42,8 +42,9 @@ class EstimateResult:
     converged: bool
 
 
-def expected_accuracy(annotator: np.ndarray, image: np.ndarray, label: np.ndarray, posterior: np.ndarray,
-                      n_annotators: int) -> np.ndarray:
+def expected_accuracy(
+    annotator: np.ndarray, image: np.ndarray, label: np.ndarray, posterior: np.ndarray, n_annotators: int
+) -> np.ndarray:
     """Mean over each annotator's votes of ``posterior[image, label]``: ``(n_annotators,)``.
 
     Annotators without votes get NaN.

@@ -17,7 +17,6 @@ import numpy as np
 
 from reliability.classes import BASIC_EMOTIONS
 
-
 # Other spellings of the three columns in public crowdsourcing files.
 ALIASES = {"worker": "annotator", "worker_id": "annotator", "task": "image", "item": "image", "task_id": "image"}
 
@@ -228,7 +227,12 @@ def _dense_ids(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     Non-negative integer ids of moderate range take an O(n) path through ``np.bincount``
     (the common case: database primary keys); anything else goes through ``np.unique``.
     """
-    if values.dtype.kind in "iu" and values.shape[0] and values.min() >= 0 and values.max() < 4 * values.shape[0] + 10**6:
+    if (
+        values.dtype.kind in "iu"
+        and values.shape[0]
+        and values.min() >= 0
+        and values.max() < 4 * values.shape[0] + 10**6
+    ):
         present = np.bincount(values) > 0
         ids = np.flatnonzero(present)
         index = (np.cumsum(present) - 1)[values]

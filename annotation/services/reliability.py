@@ -191,4 +191,3 @@ def reliability_run_execute(*, run: ReliabilityRun, progress: Progress | None = 
     run.refresh_from_db()
     report(1.0, "done")
     return run
-

@@ -65,7 +65,9 @@ def test_a_new_run_replaces_the_current_one(simulated_project) -> None:
     assert second.is_current and not first.is_current and first.succeeded
 
 
-def test_a_failed_run_leaves_the_current_run_alone(simulated_project, eager, django_capture_on_commit_callbacks) -> None:
+def test_a_failed_run_leaves_the_current_run_alone(
+    simulated_project, eager, django_capture_on_commit_callbacks
+) -> None:
     current = ReliabilityRun.objects.create(project=simulated_project, method="glad")
     reliability_run_execute(run=current)
     image = make_images(simulated_project, 1)[0]

@@ -12,9 +12,7 @@ pytestmark = pytest.mark.django_db
 
 
 def assert_counts_consistent(project) -> None:
-    images = Image.objects.filter(project=project).annotate(
-        n=Count("votes", filter=Q(votes__counted=True))
-    )
+    images = Image.objects.filter(project=project).annotate(n=Count("votes", filter=Q(votes__counted=True)))
     for image in images:
         assert image.counted_votes == image.n <= image.votes_wanted
 
@@ -24,8 +22,19 @@ def test_it_creates_qualified_simulated_annotators_and_votes(capsys) -> None:
     make_images(project, 25)
     make_images(project, 2, is_gold=True, gold_label=1)
     make_images(project, 2, status="needs_face")
-    call_command("simulate_votes", "--project", str(project.pk), "--annotators", "9", "--votes-per-image", "6",
-                 "--spammers", "0.2", "--seed", "3")
+    call_command(
+        "simulate_votes",
+        "--project",
+        str(project.pk),
+        "--annotators",
+        "9",
+        "--votes-per-image",
+        "6",
+        "--spammers",
+        "0.2",
+        "--seed",
+        "3",
+    )
     assert "150 votes on 25 images; 9 new simulated annotators" in capsys.readouterr().out
     profiles = AnnotatorProfile.objects.filter(simulated=True)
     assert profiles.count() == 9

@@ -25,13 +25,31 @@ def test_it_simulates_estimates_and_partitions(tmp_path: Path, capsys: pytest.Ca
     assert len(read(sim / "votes.csv")) == 6000 and len(read(sim / "truth.csv")) == 600
     assert main(["estimate", str(sim / "votes.csv"), "--out", str(est)]) == 0
     images = read(est / "images.csv")
-    assert list(images[0]) == ["image", "label", "surprise", "fear", "disgust", "happiness", "sadness", "anger",
-                               "neutral", "difficulty"]
+    assert list(images[0]) == [
+        "image",
+        "label",
+        "surprise",
+        "fear",
+        "disgust",
+        "happiness",
+        "sadness",
+        "anger",
+        "neutral",
+        "difficulty",
+    ]
     annotators = read(est / "annotators.csv")
     assert list(annotators[0]) == ["annotator", "reliability", "kept", "votes"]
     summary = json.loads((est / "summary.json").read_text())
-    assert {"method", "iterations", "converged", "log_likelihood", "cronbach_alpha", "krippendorff_alpha",
-            "annotators_kept", "seconds"} <= set(summary)
+    assert {
+        "method",
+        "iterations",
+        "converged",
+        "log_likelihood",
+        "cronbach_alpha",
+        "krippendorff_alpha",
+        "annotators_kept",
+        "seconds",
+    } <= set(summary)
     assert main(["partition", str(est / "images.csv"), "--out", str(part), "--min-class-size", "5"]) == 0
     basic = read(part / "basic.csv")
     assert basic and set(basic[0]) == {"image", "label", "split"}

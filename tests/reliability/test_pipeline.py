@@ -31,8 +31,9 @@ def test_the_filter_threshold_sits_halfway_between_chance_and_the_median() -> No
 
 
 def test_filtering_drops_spammers_and_adversaries_and_keeps_the_others() -> None:
-    crowd = simulate_crowd(n_images=3000, n_annotators=80, votes_per_image=10, spammer_fraction=0.1,
-                           adversarial_fraction=0.05, seed=2)
+    crowd = simulate_crowd(
+        n_images=3000, n_annotators=80, votes_per_image=10, spammer_fraction=0.1, adversarial_fraction=0.05, seed=2
+    )
     table = VoteTable.from_arrays(crowd.annotator, crowd.image, crowd.label)
     result = estimate(table, method="glad")
     bad = crowd.kind != "normal"

@@ -16,8 +16,15 @@ def test_it_gives_each_image_distinct_annotators_and_is_seeded() -> None:
 
 
 def test_it_makes_spammers_near_chance_and_adversaries_below_it() -> None:
-    crowd = simulate_crowd(n_images=4000, n_annotators=50, votes_per_image=10, spammer_fraction=0.2,
-                           adversarial_fraction=0.1, compound_fraction=0.0, seed=1)
+    crowd = simulate_crowd(
+        n_images=4000,
+        n_annotators=50,
+        votes_per_image=10,
+        spammer_fraction=0.2,
+        adversarial_fraction=0.1,
+        compound_fraction=0.0,
+        seed=1,
+    )
     accuracy = crowd.true_accuracy
     assert accuracy[crowd.kind == "spammer"].mean() == pytest.approx(1 / 7, abs=0.03)
     assert accuracy[crowd.kind == "adversarial"].max() < 1 / 7
