@@ -216,12 +216,20 @@ class GladObjective:
         self, alpha: np.ndarray, u: np.ndarray, alpha_v: np.ndarray | None = None, beta_v: np.ndarray | None = None
     ) -> _State:
         if alpha_v is None:
-            alpha_v = alpha.astype(self.dtype)[self.ann]
+            alpha_v = np.take(alpha.astype(self.dtype), self.ann)
         if beta_v is None:
-            beta_v = np.exp(u).astype(self.dtype)[self.img]
+            # Votes are sorted by image: a repeat streams through memory where a gather would not.
+            beta_v = np.repeat(np.exp(u).astype(self.dtype), self.per_image)
         x = alpha_v * beta_v
         # log sigmoid(x) = min(x, 0) - log(1 + exp(-|x|)); plain log vectorises, log1p does not.
-        log_sig = np.minimum(x, 0) - np.log(1 + np.exp(-np.abs(x)))
+        # In place: at 10x RAF scale each temporary is 48 MB, and fresh ones cost page faults.
+        tmp = np.abs(x)
+        np.negative(tmp, out=tmp)
+        np.exp(tmp, out=tmp)
+        tmp += 1
+        np.log(tmp, out=tmp)
+        log_sig = np.minimum(x, 0)
+        log_sig -= tmp
         return _State(alpha_v, beta_v, x, log_sig)
 
     def vote_q(self, posterior: np.ndarray) -> np.ndarray:
