@@ -81,7 +81,12 @@ def run_estimate(args: argparse.Namespace) -> int:
     table = VoteTable.from_csv(args.votes, classes=classes)
     _say(f"{table.n_votes} votes, {table.n_annotators} annotators, {table.n_images} images")
     rule = FilterRule(fraction=args.keep_fraction, min_accuracy=args.min_accuracy)
-    result = estimate(table, method=args.method, rule=rule, progress=lambda f, m: _say(f"[{f:4.0%}] {m}"))
+    params: dict[str, object] = {}
+    if args.method == "glad":  # per-iteration progress for the long part
+        params["progress"] = lambda i, ll: _say(f"       iteration {i}: log-likelihood {ll:.2f}")
+    result = estimate(
+        table, method=args.method, params=params, rule=rule, progress=lambda f, m: _say(f"[{f:4.0%}] {m}")
+    )
     args.out.mkdir(parents=True, exist_ok=True)
     with (args.out / "images.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)

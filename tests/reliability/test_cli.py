@@ -75,9 +75,20 @@ def test_it_estimates_with_other_methods(tmp_path: Path, method: str) -> None:
         ("annotator,image,label\n", "no votes"),
     ],
 )
-def test_it_exits_non_zero_with_a_one_line_reason(tmp_path: Path, content: str, reason: str) -> None:
+def test_it_refuses_bad_votes_with_a_one_line_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, reason: str
+) -> None:
     votes = tmp_path / "votes.csv"
     votes.write_text(content)
+    assert main(["estimate", str(votes), "--out", str(tmp_path / "out")]) == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith("error: ") and reason in last
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_module_exits_non_zero_on_bad_input(tmp_path: Path) -> None:
+    votes = tmp_path / "votes.csv"
+    votes.write_text("annotator,image,label\na,1,joy\n")
     done = subprocess.run(
         [sys.executable, "-m", "reliability", "estimate", str(votes), "--out", str(tmp_path / "out")],
         cwd=ROOT,
@@ -86,9 +97,10 @@ def test_it_exits_non_zero_with_a_one_line_reason(tmp_path: Path, content: str, 
         check=False,
     )
     assert done.returncode == 2
-    last = done.stderr.strip().splitlines()[-1]
-    assert last.startswith("error: ") and reason in last
-    assert not (tmp_path / "out").exists()
+    assert done.stderr.strip().splitlines() == [
+        "reading " + str(votes),
+        "error: unknown label 'joy' (classes: surprise, fear, disgust, happiness, sadness, anger, neutral)",
+    ]
 
 
 def test_partition_rejects_a_file_that_is_not_images_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
