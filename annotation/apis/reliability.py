@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -110,6 +110,7 @@ class ReliabilityRunDetailApi(APIView):
         class Meta(RunOutputSerializer.Meta):
             fields = [*RunOutputSerializer.Meta.fields, "annotators"]
 
+        @extend_schema_field(serializers.ListField(child=serializers.DictField()))
         def get_annotators(self, run: ReliabilityRun) -> list[dict[str, object]]:
             rows = reliability_run_annotators(run=run)
             return ReliabilityRunDetailApi.AnnotatorSerializer(rows, many=True).data  # type: ignore[return-value]
