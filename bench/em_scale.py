@@ -49,6 +49,7 @@ def main() -> None:
                 "converged": model.converged_,
                 "peak_rss_mb": round(peak, 1),
                 "accuracy": round(crowd.label_accuracy(model.labels_), 4),
+                "majority_accuracy": round(crowd.label_accuracy(table.counts().argmax(axis=1)), 4),
             }
         )
     )
