@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -94,15 +94,7 @@ def votes_simulate(
             vote_user, vote_image, vote_label = vote_user[fresh], vote_image[fresh], vote_label[fresh]
         rng = np.random.default_rng(seed)
         time_taken = rng.lognormal(np.log(3000), 0.5, size=vote_label.shape[0]).astype(np.int64)
-        Vote.objects.bulk_create(
-            (
-                Vote(annotator_id=u, image_id=i, label=lab, time_taken_ms=t, counted=True)
-                for u, i, lab, t in zip(
-                    vote_user.tolist(), vote_image.tolist(), vote_label.tolist(), time_taken.tolist(), strict=True
-                )
-            ),
-            batch_size=5000,
-        )
+        _insert_votes(vote_user, vote_image, vote_label, time_taken)
         # Counted votes per touched image: one UPDATE per distinct increment (at most K of them).
         touched, added = np.unique(vote_image, return_counts=True)
         for increment in np.unique(added):
@@ -136,3 +128,33 @@ def _simulated_users(*, project: Project, count: int, seed: int, user_model: typ
         qualified_at=now
     )
     return users, len(created_ids)
+
+
+def _insert_votes(user: np.ndarray, image: np.ndarray, label: np.ndarray, time_taken: np.ndarray) -> None:
+    """Insert counted votes from aligned ``(n,)`` arrays: ``COPY`` on Postgres (about ten times
+    faster than ``bulk_create`` at RAF scale), ``bulk_create`` elsewhere."""
+    if connection.vendor == "postgresql":
+        now = timezone.now().isoformat()
+        columns = "annotator_id, image_id, label, time_taken_ms, counted, late, is_gold, created_at"
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(f"COPY {Vote._meta.db_table} ({columns}) FROM STDIN") as copy,
+        ):
+            for start in range(0, label.shape[0], 50_000):
+                stop = start + 50_000
+                rows = zip(
+                    user[start:stop].tolist(),
+                    image[start:stop].tolist(),
+                    label[start:stop].tolist(),
+                    time_taken[start:stop].tolist(),
+                    strict=True,
+                )
+                copy.write("".join(f"{u}\t{i}\t{lab}\t{t}\tt\tf\tf\t{now}\n" for u, i, lab, t in rows))
+        return
+    Vote.objects.bulk_create(
+        (
+            Vote(annotator_id=u, image_id=i, label=lab, time_taken_ms=t, counted=True)
+            for u, i, lab, t in zip(user.tolist(), image.tolist(), label.tolist(), time_taken.tolist(), strict=True)
+        ),
+        batch_size=5000,
+    )
