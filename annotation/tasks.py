@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from annotation.models import ReliabilityRun
 from annotation.services.assignment import assignments_release_expired
 from annotation.services.faces import faces_detect_run
 from annotation.services.imports import import_job_run
 from annotation.services.jobs import job_running, job_set_result
+from annotation.services.reliability import reliability_run_execute
 
 
 @shared_task(name="annotation.tasks.assignments_release_expired", time_limit=120, ignore_result=True)
@@ -34,3 +36,14 @@ def import_images_task(job_id: int) -> None:
         if reporter is None:
             return
         import_job_run(job=reporter.job, reporter=reporter)
+
+
+@shared_task(name="annotation.tasks.reliability_run", time_limit=3600, acks_late=True, ignore_result=True)
+def reliability_run_task(job_id: int, run_id: int) -> None:
+    """Compute one reliability run; re-runnable after a killed worker (nothing is current
+    until the results are written in one transaction)."""
+    with job_running(job_id) as reporter:
+        if reporter is None:
+            return
+        run = ReliabilityRun.objects.select_related("project").get(pk=run_id)
+        reliability_run_execute(run=run, progress=reporter.callback(0.0, 1.0))

@@ -12,7 +12,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
-from annotation.models import AnnotatorProfile, Face, Job
+from annotation.models import AnnotatorProfile, Face, Job, ReliabilityRun
 from annotation.services.assignment import assignment_claim_next
 from tests.annotation.factories import make_images, make_project, make_real_image, make_user, qualify
 
@@ -49,6 +49,8 @@ MATRIX: dict[str, dict[str, set[str]]] = {
     "face-aligned": {"GET": FACE_EDITORS},
     "face-revisions": {"GET": FACE_EDITORS},
     "faces-detect": {"POST": {RESEARCHER, ADMIN}},
+    "reliability-runs": {"GET": {RESEARCHER, ADMIN}, "POST": {ADMIN}},
+    "reliability-run-detail": {"GET": {RESEARCHER, ADMIN}},
     "import-start": {"POST": {ADMIN}},
 }
 # A trusted annotator is an annotator too.
@@ -105,6 +107,7 @@ def world(db):
     image = make_real_image(project)
     [assignment] = assignment_claim_next(annotator=users[ANNOTATOR], project=project)
     job = Job.objects.create(kind="import", project=project, created_by=users[ANNOTATOR])
+    run = ReliabilityRun.objects.create(project=project)
     face = Face.objects.create(image=image, is_main=True, x1=1, y1=1, x2=40, y2=40)
     ids = {
         "project_id": project.pk,
@@ -112,6 +115,7 @@ def world(db):
         "assignment_id": assignment.pk,
         "job_id": job.pk,
         "face_id": face.pk,
+        "run_id": run.pk,
     }
     return users, ids
 

@@ -1,0 +1,193 @@
+"""Reliability runs: the paper's estimator over a project's counted votes.
+
+A run reads one consistent snapshot of the counted, non-gold votes straight into numpy arrays
+(a single streaming ``SELECT``: every statement sees one snapshot, and the rows arrive as plain
+value tuples that go into ``np.fromiter``, never one model instance per vote), runs
+:func:`reliability.pipeline.estimate` and :func:`reliability.subsets.partition`, and writes its
+results with ``bulk_create``. It becomes the project's current run in the same transaction that
+writes the results, and only then: a failure, or a killed worker, leaves the previous current
+run as it was.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from annotation.apis.errors import ServiceError
+from annotation.models import (
+    AnnotatorReliability,
+    ImageReliability,
+    Job,
+    Project,
+    ReliabilityRun,
+    Vote,
+)
+from annotation.services.jobs import job_create, job_enqueue, job_set_result
+from reliability.filtering import FilterRule
+from reliability.pipeline import METHODS, estimate, make_estimator
+from reliability.subsets import partition
+from reliability.votes import VoteTable, VoteTableError
+
+JOB_KIND = "reliability"
+# Run parameters besides the estimator's own ("estimator": {...}), with their defaults.
+RUN_DEFAULTS: dict[str, Any] = {
+    "keep_fraction": 0.5,
+    "min_accuracy": None,
+    "min_class_size": 20,
+    "test_fraction": 1 / 6,
+    "seed": 0,
+}
+Progress = Callable[[float, str], None]
+
+
+def reliability_params_clean(*, method: str, params: dict[str, Any] | None) -> dict[str, Any]:
+    """Validate ``params`` for ``method`` and fill in defaults; ``ServiceError`` when bad."""
+    if method not in METHODS:
+        raise ServiceError(f"Unknown method {method!r}; choose one of {', '.join(METHODS)}.", code="invalid_method")
+    params = dict(params or {})
+    unknown = set(params) - set(RUN_DEFAULTS) - {"estimator"}
+    if unknown:
+        raise ServiceError(f"Unknown parameter(s): {', '.join(sorted(unknown))}.", code="invalid_params")
+    cleaned = {**RUN_DEFAULTS, **params, "estimator": dict(params.get("estimator") or {})}
+    try:
+        make_estimator(method, cleaned["estimator"])
+        FilterRule(fraction=float(cleaned["keep_fraction"]), min_accuracy=cleaned["min_accuracy"])
+        if int(cleaned["min_class_size"]) < 0 or not 0 < float(cleaned["test_fraction"]) < 1:
+            raise ValueError("min_class_size must be >= 0 and test_fraction in (0, 1)")
+        int(cleaned["seed"])
+    except (TypeError, ValueError) as exc:
+        raise ServiceError(f"Invalid parameters: {exc}", code="invalid_params") from exc
+    return cleaned
+
+
+def reliability_run_start(
+    *,
+    project: Project,
+    method: str = "glad",
+    params: dict[str, Any] | None = None,
+    created_by: AbstractBaseUser | None = None,
+) -> ReliabilityRun:
+    """Queue a run, or return the project's run that is already queued or running."""
+    cleaned = reliability_params_clean(method=method, params=params)
+    from annotation.tasks import reliability_run_task  # the task module imports this one
+
+    with transaction.atomic():
+        # Lock the project row so that two triggers at once cannot both create a run.
+        Project.objects.select_for_update().get(pk=project.pk)
+        active = (
+            ReliabilityRun.objects.filter(project=project, job__status__in=Job.ACTIVE)
+            .select_related("job")
+            .order_by("-created_at")
+            .first()
+        )
+        if active is not None:
+            return active
+        job = job_create(kind=JOB_KIND, project=project, created_by=created_by, params={"method": method, **cleaned})
+        run = ReliabilityRun.objects.create(project=project, job=job, method=method, params=cleaned)
+        job_enqueue(job=job, task=reliability_run_task, args=(run.pk,))
+    return run
+
+
+def reliability_votes_snapshot(*, project: Project) -> VoteTable:
+    """The project's counted, non-gold votes as a :class:`VoteTable` (one streaming query)."""
+    rows = (
+        Vote.objects.filter(image__project=project, counted=True, is_gold=False, image__is_gold=False)
+        .order_by()
+        .values_list("annotator_id", "image_id", "label")
+    )
+    flat = np.fromiter(itertools.chain.from_iterable(rows.iterator(chunk_size=20_000)), dtype=np.int64)
+    if flat.shape[0] == 0:
+        raise ServiceError("The project has no counted votes yet.", code="no_votes")
+    triples = flat.reshape(-1, 3)  # (n_votes, 3): annotator, image, label
+    try:
+        return VoteTable.from_arrays(
+            triples[:, 0], triples[:, 1], triples[:, 2], classes=tuple(project.classes), check_duplicates=False
+        )
+    except VoteTableError as exc:
+        raise ServiceError(f"The votes cannot be used: {exc}", code="bad_votes") from exc
+
+
+def reliability_run_execute(*, run: ReliabilityRun, progress: Progress | None = None) -> ReliabilityRun:
+    """Compute a run and make it current (see the module docstring)."""
+    report = progress or (lambda fraction, message="": None)
+    if run.succeeded:  # a redelivered task: the results are already stored
+        return run
+    project = run.project
+    params = {**RUN_DEFAULTS, **run.params}
+    report(0.02, "reading votes")
+    table = reliability_votes_snapshot(project=project)
+    report(0.1, f"{table.n_votes} votes from {table.n_annotators} annotators on {table.n_images} images")
+    rule = FilterRule(fraction=float(params["keep_fraction"]), min_accuracy=params["min_accuracy"])
+    try:
+        result = estimate(
+            table,
+            method=run.method,
+            params=params.get("estimator") or {},
+            rule=rule,
+            progress=lambda f, m: report(0.1 + 0.7 * f, m),
+        )
+        part = partition(
+            result.distribution,
+            classes=table.classes,
+            min_class_size=int(params["min_class_size"]),
+            test_fraction=float(params["test_fraction"]),
+            seed=int(params["seed"]),
+        )
+    except ValueError as exc:
+        raise ServiceError(str(exc), code="estimation_failed") from exc
+    report(0.85, "writing results")
+    metrics = {
+        **result.summary(),
+        "basic": int(np.sum(part.subset == "basic")),
+        "compound": int(np.sum(part.subset == "compound")),
+        "dropped_classes": list(part.dropped),
+    }
+    annotator_rows = [
+        AnnotatorReliability(run=run, annotator_id=int(user_id), reliability=float(rel), kept=bool(kept), votes=int(n))
+        for user_id, rel, kept, n in zip(
+            table.annotator_ids.tolist(),
+            np.nan_to_num(result.reliability).tolist(),
+            result.kept.tolist(),
+            result.votes.tolist(),
+            strict=True,
+        )
+    ]
+    difficulty = result.difficulty
+    image_rows = [
+        ImageReliability(
+            run=run,
+            image_id=int(image_id),
+            label=int(label),
+            distribution=[round(p, 6) for p in dist],
+            counts=counts,
+            difficulty=None if difficulty is None else float(difficulty[j]),
+            subset=str(part.subset[j]),
+            subset_label=str(part.name[j]),
+            split=str(part.split[j]),
+        )
+        for j, (image_id, label, dist, counts) in enumerate(
+            zip(
+                table.image_ids.tolist(),
+                result.labels.tolist(),
+                result.distribution.tolist(),
+                result.counts.tolist(),
+                strict=True,
+            )
+        )
+    ]
+    with transaction.atomic():
+        AnnotatorReliability.objects.bulk_create(annotator_rows, batch_size=2000)
+        ImageReliability.objects.bulk_create(image_rows, batch_size=2000)
+        ReliabilityRun.objects.filter(project=project, is_current=True).exclude(pk=run.pk).update(is_current=False)
+        ReliabilityRun.objects.filter(pk=run.pk).update(metrics=metrics, succeeded=True, is_current=True)
+    if run.job_id:
+        job_set_result(job_id=run.job_id, result=metrics, message=f"kept {metrics['annotators_kept']} annotators")
+    run.refresh_from_db()
+    report(1.0, "done")
+    return run

@@ -1,0 +1,151 @@
+"""The whole reliability procedure of the paper in one call: estimate, filter annotators,
+re-estimate without them, weight the kept votes into distributions, measure agreement.
+
+Used by the CLI and by the platform's reliability runs, so both give the same numbers.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from reliability.agreement import cronbach_alpha, krippendorff_alpha
+from reliability.dawid_skene import DawidSkene, OneCoin
+from reliability.distribution import ground_truth
+from reliability.filtering import FilterRule
+from reliability.glad import GLAD
+from reliability.mace import MACE
+from reliability.majority import MajorityVote
+from reliability.result import EstimateResult
+from reliability.votes import VoteTable
+
+ESTIMATORS: dict[str, type] = {"glad": GLAD, "ds": DawidSkene, "onecoin": OneCoin, "mace": MACE, "mv": MajorityVote}
+METHODS = tuple(ESTIMATORS)
+Progress = Callable[[float, str], None]
+
+
+def make_estimator(method: str, params: dict[str, Any] | None = None) -> Any:
+    """An unfitted estimator for ``method`` with keyword ``params``; ``ValueError`` when unknown."""
+    if method not in ESTIMATORS:
+        raise ValueError(f"unknown method {method!r} (choose from {', '.join(METHODS)})")
+    try:
+        return ESTIMATORS[method](**(params or {}))
+    except TypeError as exc:
+        raise ValueError(f"bad parameters for {method}: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class ReliabilityEstimate:
+    """Everything a reliability run produces.
+
+    Attributes:
+        table: the votes it used.
+        method: estimator name.
+        initial: the fit on all annotators (used to decide whom to drop).
+        final: the fit on the kept annotators (same image indices as ``table``).
+        kept: ``(n_annotators,)`` bool.
+        reliability: ``(n_annotators,)``; from ``final`` for kept annotators, ``initial`` for dropped.
+        accuracy: ``(n_annotators,)`` expected accuracy from ``initial`` (what the rule judged).
+        votes: ``(n_annotators,)`` int64 votes each.
+        distribution: ``(n_images, K)`` the ground truth g (kept annotators, reliability-weighted).
+        counts: ``(n_images, K)`` raw vote counts (all annotators).
+        labels: ``(n_images,)`` argmax of ``distribution``.
+        difficulty: ``(n_images,)`` or None.
+        threshold: the accuracy threshold the filtering rule applied.
+        cronbach_alpha, krippendorff_alpha: agreement over all votes.
+        seconds: wall time.
+    """
+
+    table: VoteTable
+    method: str
+    initial: EstimateResult
+    final: EstimateResult
+    kept: np.ndarray
+    reliability: np.ndarray
+    accuracy: np.ndarray
+    votes: np.ndarray
+    distribution: np.ndarray
+    counts: np.ndarray
+    labels: np.ndarray
+    difficulty: np.ndarray | None
+    threshold: float
+    cronbach_alpha: float
+    krippendorff_alpha: float
+    seconds: float
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready metrics."""
+        return {
+            "method": self.method,
+            "iterations": int(self.initial.n_iter + self.final.n_iter),
+            "converged": bool(self.initial.converged and self.final.converged),
+            "log_likelihood": (self.final.log_likelihood[-1] if self.final.log_likelihood else None),
+            "cronbach_alpha": _finite(self.cronbach_alpha),
+            "krippendorff_alpha": _finite(self.krippendorff_alpha),
+            "annotators": int(self.table.n_annotators),
+            "annotators_kept": int(self.kept.sum()),
+            "filter_threshold": float(self.threshold),
+            "images": int(self.table.n_images),
+            "votes": int(self.table.n_votes),
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def estimate(
+    table: VoteTable,
+    *,
+    method: str = "glad",
+    params: dict[str, Any] | None = None,
+    rule: FilterRule | None = None,
+    progress: Progress | None = None,
+) -> ReliabilityEstimate:
+    """Fit, filter, refit and weight (see the module docstring)."""
+    started = time.perf_counter()
+    rule = rule or FilterRule()
+    report = progress or (lambda fraction, message: None)
+    report(0.0, f"fitting {method} on {table.n_votes} votes")
+    initial = make_estimator(method, params).fit(table).result_
+    votes = table.votes_per_annotator()
+    threshold = rule.threshold(initial.accuracy, table.n_classes)
+    kept = rule.keep(initial.accuracy, votes, table.n_classes)
+    if not kept.any():
+        raise ValueError("the filtering rule drops every annotator")
+    report(0.5, f"kept {int(kept.sum())} of {table.n_annotators} annotators; refitting")
+    if kept.all():
+        final = initial
+        reliability = initial.reliability
+    else:
+        final = make_estimator(method, params).fit(table.subset_annotators(kept)).result_
+        reliability = initial.reliability.copy()
+        reliability[kept] = final.reliability
+    weights = np.ones(table.n_annotators) if method == "mv" else reliability
+    distribution = ground_truth(table, weights, kept)
+    report(0.9, "measuring agreement")
+    result = ReliabilityEstimate(
+        table=table,
+        method=method,
+        initial=initial,
+        final=final,
+        kept=kept,
+        reliability=reliability,
+        accuracy=initial.accuracy,
+        votes=votes,
+        distribution=distribution,
+        counts=table.counts(),
+        labels=distribution.argmax(axis=1),
+        difficulty=final.difficulty,
+        threshold=threshold,
+        cronbach_alpha=cronbach_alpha(table),
+        krippendorff_alpha=krippendorff_alpha(table),
+        seconds=time.perf_counter() - started,
+    )
+    report(1.0, "done")
+    return result
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None

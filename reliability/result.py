@@ -1,0 +1,67 @@
+"""What every estimator hands back: a frozen result, plus the shared warning and helpers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+class ConvergenceWarning(UserWarning):
+    """An estimator stopped at its iteration cap before its tolerance was met."""
+
+
+@dataclass(frozen=True)
+class EstimateResult:
+    """The outcome of fitting one estimator to a :class:`~reliability.votes.VoteTable`.
+
+    Attributes:
+        method: ``"glad"``, ``"ds"``, ``"onecoin"`` or ``"mv"``.
+        labels: ``(n_images,)`` int64, the most probable class of each image.
+        posterior: ``(n_images, n_classes)`` float64, posterior class probabilities (rows sum to 1).
+        reliability: ``(n_annotators,)`` float64; GLAD's alpha, Dawid-Skene's and one-coin's
+            accuracy, or agreement with the majority for majority vote.
+        accuracy: ``(n_annotators,)`` float64, each annotator's expected accuracy: the mean over
+            their votes of the posterior probability that the vote is the true class.
+        difficulty: ``(n_images,)`` float64 (GLAD's ``1 / beta``) or None for other methods.
+        class_prior: ``(n_classes,)`` float64.
+        log_likelihood: objective after each iteration (non-decreasing for the EM methods).
+        n_iter: EM iterations run.
+        converged: whether the tolerance was met before the iteration cap.
+    """
+
+    method: str
+    labels: np.ndarray
+    posterior: np.ndarray
+    reliability: np.ndarray
+    accuracy: np.ndarray
+    difficulty: np.ndarray | None
+    class_prior: np.ndarray
+    log_likelihood: tuple[float, ...]
+    n_iter: int
+    converged: bool
+
+
+def expected_accuracy(
+    annotator: np.ndarray, image: np.ndarray, label: np.ndarray, posterior: np.ndarray, n_annotators: int
+) -> np.ndarray:
+    """Mean over each annotator's votes of ``posterior[image, label]``: ``(n_annotators,)``.
+
+    Annotators without votes get NaN.
+    """
+    hit = posterior[image, label]
+    total = np.bincount(annotator, weights=hit, minlength=n_annotators)
+    votes = np.bincount(annotator, minlength=n_annotators)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(votes > 0, total / np.maximum(votes, 1), np.nan)
+
+
+def majority_posterior(counts: np.ndarray) -> np.ndarray:
+    """One-hot majority vote per image, ties shared equally: ``(n_images, n_classes)``.
+
+    Images without votes get a uniform row.
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    top = counts.max(axis=1, keepdims=True)
+    winners = (counts == top).astype(np.float64)
+    return winners / winners.sum(axis=1, keepdims=True)

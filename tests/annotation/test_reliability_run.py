@@ -1,0 +1,141 @@
+from __future__ import annotations
+
+import pytest
+from django.db import transaction
+
+from annotation.apis.errors import ServiceError
+from annotation.models import AnnotatorReliability, ImageReliability, Job, JobStatus, ReliabilityRun
+from annotation.services.reliability import (
+    reliability_run_execute,
+    reliability_run_start,
+    reliability_votes_snapshot,
+)
+from annotation.services.simulation import votes_simulate
+from tests.annotation.reliability_factories import add_votes, make_images, make_project, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def eager(settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.CELERY_TASK_EAGER_PROPAGATES = False
+
+
+@pytest.fixture
+def simulated_project():
+    project = make_project(votes_wanted=8)
+    make_images(project, 120)
+    votes_simulate(project=project, annotators=20, votes_per_image=8, spammers=0.1, seed=1)
+    return project
+
+
+def test_it_runs_and_becomes_current(simulated_project, eager, django_capture_on_commit_callbacks) -> None:
+    admin = make_user("admin")
+    with django_capture_on_commit_callbacks(execute=True):
+        run = reliability_run_start(project=simulated_project, created_by=admin)
+    run.refresh_from_db()
+    assert run.job.status == JobStatus.SUCCEEDED, run.job.error
+    assert run.succeeded and run.is_current
+    assert ImageReliability.objects.filter(run=run).count() == 120
+    assert AnnotatorReliability.objects.filter(run=run).count() == 20
+    row = ImageReliability.objects.filter(run=run).first()
+    assert len(row.distribution) == 7 and sum(row.distribution) == pytest.approx(1.0, abs=1e-4)
+    assert sum(row.counts) == 8
+    assert row.label == max(range(7), key=lambda k: row.distribution[k])
+    assert row.subset in {"basic", "compound", ""} and row.split in {"train", "test", ""}
+    assert run.metrics["annotators_kept"] <= 20 and run.metrics["votes"] == 960
+    assert run.job.result["annotators_kept"] == run.metrics["annotators_kept"]
+
+
+def test_a_second_trigger_returns_the_queued_run(simulated_project) -> None:
+    first = reliability_run_start(project=simulated_project)
+    second = reliability_run_start(project=simulated_project, method="ds")
+    assert second.pk == first.pk
+    assert ReliabilityRun.objects.count() == 1 and Job.objects.count() == 1
+
+
+def test_a_new_run_replaces_the_current_one(simulated_project) -> None:
+    first = ReliabilityRun.objects.create(project=simulated_project, method="glad")
+    reliability_run_execute(run=first)
+    second = ReliabilityRun.objects.create(project=simulated_project, method="ds")
+    reliability_run_execute(run=second)
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert second.is_current and not first.is_current and first.succeeded
+
+
+def test_a_failed_run_leaves_the_current_run_alone(
+    simulated_project, eager, django_capture_on_commit_callbacks
+) -> None:
+    current = ReliabilityRun.objects.create(project=simulated_project, method="glad")
+    reliability_run_execute(run=current)
+    image = make_images(simulated_project, 1)[0]
+    add_votes(image, [make_user(), make_user()], [3, 9])  # 9 is not a class of the project
+    with django_capture_on_commit_callbacks(execute=True):
+        run = reliability_run_start(project=simulated_project)
+    run.refresh_from_db()
+    current.refresh_from_db()
+    assert run.job.status == JobStatus.FAILED and "unknown label 9" in run.job.message
+    assert not run.succeeded and not run.is_current
+    assert current.is_current
+    assert not ImageReliability.objects.filter(run=run).exists()
+
+
+def test_a_crash_while_writing_leaves_nothing_behind(simulated_project, monkeypatch) -> None:
+    current = ReliabilityRun.objects.create(project=simulated_project, method="mv")
+    reliability_run_execute(run=current)
+    run = ReliabilityRun.objects.create(project=simulated_project, method="glad")
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("worker killed")
+
+    monkeypatch.setattr(ImageReliability.objects, "bulk_create", crash)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        reliability_run_execute(run=run)
+    current.refresh_from_db()
+    run.refresh_from_db()
+    assert current.is_current and not run.is_current and not run.succeeded
+    assert not AnnotatorReliability.objects.filter(run=run).exists()
+
+
+def test_the_snapshot_skips_gold_uncounted_and_other_projects_votes() -> None:
+    project, other = make_project(), make_project()
+    a, b = make_user(), make_user()
+    image, gold = make_images(project, 1)[0], make_images(project, 1, is_gold=True, gold_label=2)[0]
+    add_votes(image, [a], [4])
+    add_votes(image, [b], [5], counted=False, late=True)
+    add_votes(gold, [a, b], [2, 2], counted=False, is_gold=True)
+    add_votes(make_images(other, 1)[0], [a], [1])
+    table = reliability_votes_snapshot(project=project)
+    assert table.n_votes == 1
+    assert table.image_ids.tolist() == [image.pk] and table.label.tolist() == [4]
+
+
+def test_it_refuses_a_project_without_votes_and_bad_parameters() -> None:
+    project = make_project()
+    run = ReliabilityRun.objects.create(project=project)
+    with pytest.raises(ServiceError, match="no counted votes"):
+        reliability_run_execute(run=run)
+    with pytest.raises(ServiceError, match="Unknown method"):
+        reliability_run_start(project=project, method="best")
+    with pytest.raises(ServiceError, match="Unknown parameter"):
+        reliability_run_start(project=project, params={"speed": 1})
+    with pytest.raises(ServiceError, match="Invalid parameters"):
+        reliability_run_start(project=project, params={"keep_fraction": 3})
+
+
+def test_dropped_annotators_do_not_shape_distributions() -> None:
+    project = make_project(votes_wanted=6)
+    images = make_images(project, 30)
+    good = [make_user() for _ in range(5)]
+    spammer = make_user()
+    for n, image in enumerate(images):
+        label = n % 3
+        add_votes(image, [*good, spammer], [label] * 5 + [6])
+    run = ReliabilityRun.objects.create(project=project, method="glad")
+    reliability_run_execute(run=run)
+    spam_row = AnnotatorReliability.objects.get(run=run, annotator=spammer)
+    assert not spam_row.kept
+    for row in ImageReliability.objects.filter(run=run):
+        assert row.distribution[6] == 0.0 and row.counts[6] == 1

@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy.optimize import check_grad
+from scipy.stats import spearmanr
+
+from reliability.glad import GLAD, GladObjective
+from reliability.majority import MajorityVote
+from reliability.result import ConvergenceWarning
+from reliability.simulation import simulate_crowd
+from reliability.votes import VoteTable
+
+
+def test_it_beats_majority_vote_on_a_hard_crowd(hard_crowd, hard_table) -> None:
+    glad = GLAD().fit(hard_table)
+    mv = MajorityVote().fit(hard_table)
+    assert glad.converged_
+    assert hard_crowd.label_accuracy(glad.labels_) >= hard_crowd.label_accuracy(mv.labels_)
+
+
+def test_it_ranks_annotators_like_the_truth_on_a_raf_sized_crowd() -> None:
+    # RAF-sized crowd of annotators (315, 40 votes per image); fewer images keep the test fast.
+    crowd = simulate_crowd(n_images=6000, n_annotators=315, votes_per_image=40, seed=11)
+    table = VoteTable.from_arrays(crowd.annotator, crowd.image, crowd.label, classes=crowd.classes)
+    glad = GLAD().fit(table)
+    normal = crowd.kind != "spammer"
+    rho = spearmanr(glad.alpha_[normal], crowd.alpha[normal]).statistic
+    assert rho >= 0.95
+    assert crowd.label_accuracy(glad.labels_) >= crowd.label_accuracy(MajorityVote().fit(table).labels_)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_it_never_decreases_the_log_likelihood(hard_table, dtype: str) -> None:
+    glad = GLAD(tol=1e-9, max_iter=30, dtype=dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        glad.fit(hard_table)
+    steps = np.diff(glad.log_likelihood_)
+    slack = 1e-9 if dtype == "float64" else 1e-5 * abs(glad.log_likelihood_[-1])
+    assert steps.min() >= -slack
+
+
+def test_its_analytic_gradient_matches_finite_differences(hard_table) -> None:
+    objective = GladObjective(hard_table, 1.0, 3.0, 0.3, dtype=np.float64)
+    rng = np.random.default_rng(0)
+    q = objective.vote_q(rng.dirichlet(np.ones(hard_table.n_classes), size=hard_table.n_images))
+    n_ann = hard_table.n_annotators
+
+    def value(theta: np.ndarray) -> float:
+        return objective.value(theta[:n_ann], theta[n_ann:], q)
+
+    def grad(theta: np.ndarray) -> np.ndarray:
+        return np.concatenate(objective.gradient(theta[:n_ann], theta[n_ann:], q))
+
+    theta = np.concatenate([rng.normal(1, 0.5, n_ann), rng.normal(0, 0.3, hard_table.n_images)])
+    error = check_grad(value, grad, theta, epsilon=1e-6)
+    assert error / np.linalg.norm(grad(theta)) < 1e-4
+
+
+@pytest.mark.parametrize("init", ["paper", "neutral"])
+def test_every_initialisation_reaches_the_same_optimum(hard_table, init: str) -> None:
+    reference = GLAD(tol=1e-9, max_iter=300, dtype="float64").fit(hard_table)
+    other = GLAD(tol=1e-9, max_iter=300, dtype="float64", init=init).fit(hard_table)
+    assert np.mean(reference.labels_ == other.labels_) > 0.999
+    assert np.allclose(reference.alpha_, other.alpha_, atol=1e-3)
+    assert reference.log_likelihood_[-1] == pytest.approx(other.log_likelihood_[-1], abs=1e-3)
+
+
+def test_it_warns_when_it_stops_unconverged(hard_table) -> None:
+    with pytest.warns(ConvergenceWarning):
+        glad = GLAD(max_iter=1).fit(hard_table)
+    assert not glad.converged_ and glad.n_iter_ == 1
+    assert glad.result_.n_iter == 1
+
+
+@pytest.mark.parametrize(
+    ("annotators", "images", "labels"),
+    [
+        ([1], [1], [3]),  # one vote
+        ([1, 1, 1], [1, 2, 3], [0, 4, 6]),  # one annotator
+        ([1, 2, 3, 1, 2, 3], [1, 1, 1, 2, 2, 2], [3, 3, 3, 5, 5, 5]),  # unanimous
+    ],
+)
+def test_it_handles_degenerate_inputs(annotators, images, labels) -> None:
+    table = VoteTable.from_arrays(annotators, images, labels)
+    glad = GLAD().fit(table)
+    by_image = dict(zip(images, labels, strict=True))
+    assert [by_image[i] for i in table.image_ids.tolist()] == glad.labels_.tolist()
+    assert np.all(np.isfinite(glad.alpha_)) and np.all(glad.beta_ > 0)
+    assert np.allclose(glad.posterior_.sum(axis=1), 1.0)
+
+
+def test_its_result_is_frozen(hard_table) -> None:
+    result = GLAD().fit(hard_table).result_
+    with pytest.raises(AttributeError):
+        result.method = "x"  # type: ignore[misc]
+    assert result.difficulty is not None and result.difficulty.shape == (hard_table.n_images,)
