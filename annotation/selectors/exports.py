@@ -1,0 +1,177 @@
+"""Reads behind dataset exports: per-image rows, counted votes and annotator figures.
+
+Every selector streams (``values_list(...).iterator(chunk_size=...)``; server-side cursors on
+Postgres), so an export of a 30,000-image, 1.2 M-vote project never holds a queryset in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Count
+
+from annotation.models import (
+    AnnotatorReliability,
+    Face,
+    Image,
+    ImageReliability,
+    Project,
+    Qualification,
+    ReliabilityRun,
+    Vote,
+)
+
+CHUNK = 2000
+VOTE_CHUNK = 20000
+
+
+@dataclass(frozen=True)
+class FaceRow:
+    box: tuple[float, float, float, float]
+    landmarks: list[list[float]] | None
+    landmarks_source: str
+    gender: int | None
+    race: int | None
+    age: int | None
+    aligned: str  # storage name, "" when none
+
+
+@dataclass(frozen=True)
+class ExportRow:
+    """One image as an export sees it. ``label`` is 0-based into the project's classes (the
+    argmax of the distribution); ``subset_label`` is the class name within the subset."""
+
+    image_id: int
+    file: str  # storage name of the original
+    label: int | None
+    distribution: list[float] | None  # (K,)
+    counts: list[int] | None  # (K,) raw vote counts
+    subset: str  # "basic", "compound" or ""
+    subset_label: str
+    split: str  # "train", "test" or ""
+    face: FaceRow | None
+
+
+def export_rows(*, project: Project, run: ReliabilityRun | None) -> Iterator[ExportRow]:
+    """Rows ordered by subset, split, image id: from ``run``'s results, or from the images'
+    reference labels (an imported dataset) when ``run`` is None."""
+    if run is not None:
+        raw: Iterator[tuple[Any, ...]] = (
+            ImageReliability.objects.filter(run=run)
+            .order_by("subset", "split", "image_id")
+            .values_list(
+                "image_id", "image__file", "label", "distribution", "counts", "subset", "subset_label", "split"
+            )
+            .iterator(chunk_size=CHUNK)
+        )
+    else:
+        raw = _reference_rows(project)
+    chunk: list[tuple[Any, ...]] = []
+    for item in raw:
+        chunk.append(item)
+        if len(chunk) >= CHUNK:
+            yield from _attach_faces(chunk)
+            chunk = []
+    if chunk:
+        yield from _attach_faces(chunk)
+
+
+def _reference_rows(project: Project) -> Iterator[tuple[Any, ...]]:
+    from annotation.rafdb_layout import SUBSET_CLASSES
+
+    basic = list(project.classes)
+    rows = (
+        Image.objects.filter(project=project, reference_label__isnull=False)
+        .order_by("reference_subset", "reference_split", "id")
+        .values_list("id", "file", "reference_label", "reference_distribution", "reference_subset", "reference_split")
+        .iterator(chunk_size=CHUNK)
+    )
+    for image_id, file, ref_label, distribution, subset, split in rows:
+        classes = SUBSET_CLASSES.get(subset, tuple(basic))
+        subset_label = classes[ref_label] if 0 <= ref_label < len(classes) else ""
+        # For basic images the reference label is the class; a compound label is no index
+        # into the 7 basic classes, so the 7-d label is the distribution's argmax when known.
+        if subset == "compound":
+            label = max(range(len(distribution)), key=distribution.__getitem__) if distribution else None
+        else:
+            label = ref_label
+        yield (image_id, file, label, distribution, None, subset, subset_label, split)
+
+
+def _attach_faces(chunk: list[tuple[Any, ...]]) -> Iterator[ExportRow]:
+    ids = [item[0] for item in chunk]
+    faces: dict[int, FaceRow] = {}
+    for image_id, x1, y1, x2, y2, landmarks, source, gender, race, age, aligned in Face.objects.filter(
+        image_id__in=ids, is_main=True
+    ).values_list(
+        "image_id", "x1", "y1", "x2", "y2", "landmarks", "landmarks_source", "gender", "race", "age_range", "aligned"
+    ):
+        faces[image_id] = FaceRow((x1, y1, x2, y2), landmarks, source, gender, race, age, aligned or "")
+    for image_id, file, label, distribution, counts, subset, subset_label, split in chunk:
+        yield ExportRow(image_id, file, label, distribution, counts, subset, subset_label, split, faces.get(image_id))
+
+
+def export_counts(*, project: Project, run: ReliabilityRun | None) -> dict[tuple[str, str], int]:
+    """Images per ``(subset, split)``; RAF-DB names are numbered within each."""
+    if run is not None:
+        pairs = ImageReliability.objects.filter(run=run).values("subset", "split").order_by()
+        return {(r["subset"], r["split"]): r["n"] for r in pairs.annotate(n=Count("pk"))}
+    pairs = (
+        Image.objects.filter(project=project, reference_label__isnull=False)
+        .values("reference_subset", "reference_split")
+        .order_by()
+    )
+    return {(r["reference_subset"], r["reference_split"]): r["n"] for r in pairs.annotate(n=Count("pk"))}
+
+
+def counted_votes(*, project: Project) -> Iterator[tuple[int, int, int, int | None, datetime]]:
+    """``(image_id, annotator_id, label, time_taken_ms, created_at)`` of every counted vote."""
+    return (
+        Vote.objects.filter(image__project=project, counted=True)
+        .order_by("id")
+        .values_list("image_id", "annotator_id", "label", "time_taken_ms", "created_at")
+        .iterator(chunk_size=VOTE_CHUNK)
+    )
+
+
+def counted_vote_total(*, project: Project) -> int:
+    return Vote.objects.filter(image__project=project, counted=True).count()
+
+
+@dataclass(frozen=True)
+class AnnotatorRow:
+    annotator_id: int
+    reliability: float | None
+    kept: bool | None
+    votes: int
+    gold_accuracy: float | None
+
+
+def export_annotators(*, project: Project, run: ReliabilityRun | None) -> list[AnnotatorRow]:
+    """One row per annotator of the run (or, without a run, per annotator with counted votes).
+
+    A list: annotators number in the hundreds, not millions."""
+    gold = {
+        annotator_id: (correct / seen if seen else None)
+        for annotator_id, seen, correct in Qualification.objects.filter(project=project).values_list(
+            "annotator_id", "gold_seen", "gold_correct"
+        )
+    }
+    if run is not None:
+        return [
+            AnnotatorRow(annotator_id, reliability, kept, votes, gold.get(annotator_id))
+            for annotator_id, reliability, kept, votes in AnnotatorReliability.objects.filter(run=run)
+            .order_by("annotator_id")
+            .values_list("annotator_id", "reliability", "kept", "votes")
+        ]
+    return [
+        AnnotatorRow(annotator_id, None, None, n, gold.get(annotator_id))
+        for annotator_id, n in Vote.objects.filter(image__project=project, counted=True)
+        .order_by("annotator_id")
+        .values("annotator_id")
+        .annotate(n=Count("id"))
+        .values_list("annotator_id", "n")
+    ]
