@@ -61,7 +61,7 @@ def export_rows(*, project: Project, run: ReliabilityRun | None) -> Iterator[Exp
     if run is not None:
         raw: Iterator[tuple[Any, ...]] = (
             ImageReliability.objects.filter(run=run)
-            .order_by("subset", "split", "image_id")
+            .order_by("subset", "-split", "image_id")  # RAF-DB lists train before test
             .values_list(
                 "image_id", "image__file", "label", "distribution", "counts", "subset", "subset_label", "split"
             )
@@ -85,7 +85,7 @@ def _reference_rows(project: Project) -> Iterator[tuple[Any, ...]]:
     basic = list(project.classes)
     rows = (
         Image.objects.filter(project=project, reference_label__isnull=False)
-        .order_by("reference_subset", "reference_split", "id")
+        .order_by("reference_subset", "-reference_split", "id")
         .values_list("id", "file", "reference_label", "reference_distribution", "reference_subset", "reference_split")
         .iterator(chunk_size=CHUNK)
     )
