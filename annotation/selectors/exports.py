@@ -128,13 +128,24 @@ def export_counts(*, project: Project, run: ReliabilityRun | None) -> dict[tuple
 
 
 def counted_votes(*, project: Project) -> Iterator[tuple[int, int, int, int | None, datetime]]:
-    """``(image_id, annotator_id, label, time_taken_ms, created_at)`` of every counted vote."""
-    return (
-        Vote.objects.filter(image__project=project, counted=True)
-        .order_by("id")
-        .values_list("image_id", "annotator_id", "label", "time_taken_ms", "created_at")
-        .iterator(chunk_size=VOTE_CHUNK)
-    )
+    """``(image_id, annotator_id, label, time_taken_ms, created_at)`` of every counted vote.
+
+    Keyset pages of ``VOTE_CHUNK`` rows by id rather than one cursor: outside a transaction
+    Django declares Postgres cursors ``WITH HOLD``, which materialises all 1.2 M rows on the
+    server before the first one arrives; pages stream and keep job progress writes visible."""
+    query = Vote.objects.filter(image__project=project, counted=True).order_by("id")
+    last = 0
+    while True:
+        page = list(
+            query.filter(id__gt=last).values_list(
+                "id", "image_id", "annotator_id", "label", "time_taken_ms", "created_at"
+            )[:VOTE_CHUNK]
+        )
+        for row in page:
+            yield row[1:]
+        if len(page) < VOTE_CHUNK:
+            return
+        last = page[-1][0]
 
 
 def counted_vote_total(*, project: Project) -> int:

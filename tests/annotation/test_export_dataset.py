@@ -190,3 +190,13 @@ def test_it_exports_from_the_command_line_into_a_zip(tmp_path):
         (tmp_path / "full").mkdir()
         (tmp_path / "full" / "a").write_text("x")
         call_command("export_dataset", "--project", str(project.pk), "--out", str(tmp_path / "full"), verbosity=0)
+
+
+def test_it_pages_through_votes_without_losing_or_repeating_any(tmp_path, monkeypatch):
+    project, run = project_with_run(images=8)
+    monkeypatch.setattr(selectors, "VOTE_CHUNK", 5)
+    out = tmp_path / "paged"
+    dataset_export_to_path(project=project, out=out, run=run)
+    with (out / "votes.csv").open() as handle:
+        votes = [(row["image_id"], row["annotator"]) for row in csv.DictReader(handle)]
+    assert len(votes) == len(set(votes)) == 32
