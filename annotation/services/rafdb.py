@@ -8,7 +8,6 @@ raises :class:`ServiceError` with every problem found, before anything is writte
 
 from __future__ import annotations
 
-import hashlib
 import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,12 +25,14 @@ from annotation import rafdb_layout as layout
 from annotation.apis.errors import ServiceError
 from annotation.models import Face, Image, ImageStatus, Project
 from annotation.models.face import LandmarkSource
+from annotation.services.image_files import ImageRejected, image_normalize
+from annotation.services.imports import image_import_file
 from annotation.signals import images_imported
-from reliability.classes import BASIC_EMOTIONS, COMPOUND_EMOTIONS
+from reliability.classes import BASIC_EMOTIONS
 
 Progress = Callable[[float, str], None]
 MAX_REPORTED_ERRORS = 50
-_FORMATS = {"JPEG", "PNG"}
+_EXIF_ORIENTATION = 0x0112
 
 
 @dataclass
@@ -138,13 +139,15 @@ def _check_image(subset: str, root: Path, name: str, label: int, plan: _Plan) ->
         plan.error(f"{where}: missing")
         return None
     data = original.read_bytes()
-    problem = _image_problem(data)
-    if problem:
-        plan.error(f"{where}: {problem}")
+    try:
+        # The rules of every other import (annotation/services/image_files.py).
+        normalized = image_normalize(
+            data, max_bytes=settings.RAF_MAX_IMAGE_BYTES, max_pixels=settings.RAF_MAX_IMAGE_PIXELS
+        )
+    except ImageRejected as exc:
+        plan.error(f"{where}: {exc}")
         return None
-    with PILImage.open(io.BytesIO(data)) as picture:
-        width, height = picture.size
-    planned = _Planned(subset, name, label, original, hashlib.sha256(data).hexdigest(), len(data), width, height)
+    planned = _Planned(subset, name, label, original, normalized.sha256, len(data), normalized.width, normalized.height)
     manual = root / layout.MANUAL_DIR / layout.manual_name(name)
     if manual.is_file():
         try:
@@ -159,31 +162,27 @@ def _check_image(subset: str, root: Path, name: str, label: int, plan: _Plan) ->
             plan.error(f"{subset}/{layout.BOX_DIR}/{box.name}: {exc}")
     elif planned.manual is not None:
         plan.error(f"{subset}/{layout.BOX_DIR}/{box.name}: missing (the image has manual landmarks)")
+    if (planned.manual or planned.box) and _exif_rotated(data):
+        # Stored images are EXIF-oriented; RAF-DB's coordinates are in the raw pixel grid.
+        plan.error(f"{where}: has an EXIF rotation, so its landmarks and box would not match the stored image")
     aligned = root / layout.ALIGNED_DIR / layout.aligned_name(name)
     if aligned.is_file():
-        problem = _image_problem(aligned.read_bytes())
-        if problem:
-            plan.error(f"{subset}/{layout.ALIGNED_DIR}/{aligned.name}: {problem}")
+        try:
+            image_normalize(
+                aligned.read_bytes(), max_bytes=settings.RAF_MAX_IMAGE_BYTES, max_pixels=settings.RAF_MAX_IMAGE_PIXELS
+            )
+        except ImageRejected as exc:
+            plan.error(f"{subset}/{layout.ALIGNED_DIR}/{aligned.name}: {exc}")
         planned.aligned = aligned
     return planned
 
 
-def _image_problem(data: bytes) -> str:
-    """Why ``data`` is not an acceptable image, or "" (the limits of every other import)."""
-    if not data:
-        return "empty file"
-    if len(data) > settings.RAF_MAX_IMAGE_BYTES:
-        return f"{len(data)} bytes, more than the limit of {settings.RAF_MAX_IMAGE_BYTES}"
+def _exif_rotated(data: bytes) -> bool:
     try:
         with PILImage.open(io.BytesIO(data)) as picture:
-            if picture.format not in _FORMATS:
-                return f"format {picture.format} is not JPEG or PNG"
-            if picture.size[0] * picture.size[1] > settings.RAF_MAX_IMAGE_PIXELS:
-                return f"{picture.size[0]}x{picture.size[1]} pixels, more than the limit"
-            picture.load()  # decodes fully: truncated files fail here
-    except (OSError, SyntaxError, ValueError, PILImage.DecompressionBombError) as exc:
-        return f"not a readable image ({exc})"
-    return ""
+            return picture.getexif().get(_EXIF_ORIENTATION, 1) not in (1, None)
+    except (OSError, ValueError, SyntaxError):
+        return False
 
 
 def rafdb_import(
@@ -238,30 +237,25 @@ def rafdb_import(
 def _write(
     project: Project, planned: _Planned, created_by: AbstractBaseUser | None, stored: list[str]
 ) -> tuple[int, bool]:
-    data = planned.path.read_bytes()
-    if hashlib.sha256(data).hexdigest() != planned.sha256:
-        raise ServiceError(f"{planned.path.name} changed during the import; nothing was imported.", code="changed")
-    label_index = planned.label - 1
-    if planned.subset == "compound":
-        assert 0 <= label_index < len(COMPOUND_EMOTIONS)
-    has_face = planned.box is not None
-    image = Image(
-        project=project,
-        sha256=planned.sha256,
-        size_bytes=planned.size,
-        width=planned.width,
-        height=planned.height,
-        source=f"{planned.subset}/{layout.ORIGINAL_DIR}/{planned.name}",
-        votes_wanted=project.votes_wanted,
-        status=ImageStatus.READY if has_face else ImageStatus.NEEDS_FACE,
-        reference_label=label_index,
-        reference_subset=planned.subset,
-        reference_split=layout.split_of(planned.name),
-        reference_distribution=planned.distribution,
+    outcome = image_import_file(
+        project=project, data=planned.path.read_bytes(), source=f"{planned.subset}/{layout.ORIGINAL_DIR}/{planned.name}"
     )
-    image.file.save(planned.name, ContentFile(data), save=False)
+    if outcome.status != "imported" or outcome.image_id is None:
+        # Validated a moment ago: the file changed, or another import added the same image.
+        raise ServiceError(
+            f"{outcome.source}: {outcome.status} ({outcome.reason}); nothing was imported.", code="changed"
+        )
+    image = Image.objects.get(pk=outcome.image_id)
     stored.append(image.file.name)
-    image.save()
+    has_face = planned.box is not None
+    image.reference_label = planned.label - 1
+    image.reference_subset = planned.subset
+    image.reference_split = layout.split_of(planned.name)
+    image.reference_distribution = planned.distribution
+    image.status = ImageStatus.READY if has_face else ImageStatus.NEEDS_FACE
+    image.save(
+        update_fields=["reference_label", "reference_subset", "reference_split", "reference_distribution", "status"]
+    )
     if has_face:
         assert planned.box is not None
         x1, y1, x2, y2 = planned.box
@@ -281,8 +275,12 @@ def _write(
             updated_by=created_by,
         )
         if planned.aligned is not None:
-            face.image_id = image.pk
-            face.aligned.save(layout.aligned_name(planned.name), ContentFile(planned.aligned.read_bytes()), save=False)
+            aligned = image_normalize(
+                planned.aligned.read_bytes(),
+                max_bytes=settings.RAF_MAX_IMAGE_BYTES,
+                max_pixels=settings.RAF_MAX_IMAGE_PIXELS,
+            )
+            face.aligned.save(layout.aligned_name(planned.name), ContentFile(aligned.content), save=False)
             stored.append(face.aligned.name)
         face.save()
     return image.pk, has_face

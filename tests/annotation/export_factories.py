@@ -27,9 +27,15 @@ from reliability.classes import BASIC_EMOTIONS, COMPOUND_BENCHMARK
 
 
 def jpeg(seed: int, size: tuple[int, int] = (80, 96)) -> bytes:
+    """A smooth colour image (gradients, a blob) that JPEG re-encoding keeps close."""
     rng = np.random.default_rng(seed)
-    pixels = rng.integers(0, 255, size=(size[0], size[1], 3), dtype=np.uint8)
-    ok, data = cv2.imencode(".jpg", pixels)
+    h, w = size
+    y, x = np.mgrid[0:h, 0:w]
+    cx, cy = rng.uniform(0.3, 0.7) * w, rng.uniform(0.3, 0.7) * h
+    blob = np.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * (0.2 * w) ** 2))
+    channels = [rng.uniform(40, 200) + 50 * blob + rng.uniform(-30, 30) * x / w for _ in range(3)]
+    pixels = np.clip(np.stack(channels, axis=-1), 0, 255).astype(np.uint8)
+    ok, data = cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, 95])
     assert ok
     return data.tobytes()
 
@@ -78,9 +84,7 @@ def write_rafdb_layout(root: Path, *, basic: int = 6, compound: int = 3, seed: i
 
 
 def user(username: str, *roles: str):
-    account = get_user_model().objects.create_user(
-        username=username, email=f"{username}@example.org", password=None
-    )
+    account = get_user_model().objects.create_user(username=username, email=f"{username}@example.org", password=None)
     for role in roles:
         account.groups.add(Group.objects.get_or_create(name=role)[0])
     return account
