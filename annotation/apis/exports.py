@@ -12,9 +12,11 @@ from __future__ import annotations
 import tempfile
 from typing import Any
 
-from django.http import FileResponse, HttpResponseRedirect
+from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -72,6 +74,11 @@ class ExportStartApi(APIView):
         run = serializers.IntegerField(required=False, allow_null=True)
         reference = serializers.BooleanField(required=False, default=False)
 
+    @extend_schema(
+        request=InputSerializer,
+        responses={202: inline_serializer("ExportStarted", {"export": ExportOutputSerializer()})},
+        summary="Start a dataset export (researchers and admins)",
+    )
     def post(self, request: Request, project_id: int) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -88,6 +95,7 @@ class ExportStartApi(APIView):
 class ExportDetailApi(APIView):
     permission_classes = [IsResearcher]
 
+    @extend_schema(responses={200: ExportOutputSerializer}, summary="An export, with an expiring download link")
     def get(self, request: Request, export_id: int) -> Response:
         export = get_object_or_404(DatasetExport.objects.select_related("job"), pk=export_id)
         return Response(ExportOutputSerializer(_export_data(export)).data)
@@ -98,7 +106,11 @@ class ExportDownloadApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list[Any] = []
 
-    def get(self, request: Request, token: str) -> FileResponse | HttpResponseRedirect:
+    @extend_schema(
+        responses={200: OpenApiResponse(OpenApiTypes.BINARY, description="The export's zip")},
+        summary="Download an export through its signed, expiring link",
+    )
+    def get(self, request: Request, token: str) -> FileResponse:
         export = export_from_token(token=token)
         handle = export.file.open("rb")
         return FileResponse(
@@ -109,6 +121,10 @@ class ExportDownloadApi(APIView):
 class TrainingRunModelDownloadApi(APIView):
     permission_classes = [IsResearcher]
 
+    @extend_schema(
+        responses={200: OpenApiResponse(OpenApiTypes.BINARY, description="Model files, model card and plots")},
+        summary="Download a training run's model as one zip",
+    )
     def get(self, request: Request, training_run_id: int) -> FileResponse:
         training_run = get_object_or_404(TrainingRun, pk=training_run_id)
         # Spooled: small model zips stay in memory, large ones go to disk, never whole in RAM.
