@@ -85,7 +85,7 @@ def normaliser_for(feature: str) -> Any:
     return ShapeNormaliser() if feature == "shape" else StandardScaler()
 
 
-def _cv_sample(x: np.ndarray, y: np.ndarray, limit: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def cv_sample(x: np.ndarray, y: np.ndarray, limit: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """A stratified sample of at most ``limit`` training rows for the hyper-parameter search."""
     if x.shape[0] <= limit:
         return x, y
@@ -93,7 +93,7 @@ def _cv_sample(x: np.ndarray, y: np.ndarray, limit: int, seed: int) -> tuple[np.
     return x_sample, y_sample
 
 
-def _folds(y: np.ndarray, wanted: int) -> int:
+def fold_count(y: np.ndarray, wanted: int) -> int:
     """At most ``wanted`` folds, no more than the smallest class has images (at least 2)."""
     smallest = int(np.bincount(y)[np.bincount(y) > 0].min())
     if smallest < 2:
@@ -108,8 +108,8 @@ def fit_svm(x: np.ndarray, y: np.ndarray, feature: str, config: BaselineConfig) 
         svm = LinearSVC(C=c, class_weight=config.class_weight, dual="auto", max_iter=3000, random_state=config.seed)
         return Pipeline([("normalise", normaliser_for(feature)), ("svm", OneVsOneClassifier(svm))])
 
-    x_cv, y_cv = _cv_sample(x, y, config.cv_max, config.seed)
-    folds = StratifiedKFold(_folds(y_cv, config.cv_folds), shuffle=True, random_state=config.seed)
+    x_cv, y_cv = cv_sample(x, y, config.cv_max, config.seed)
+    folds = StratifiedKFold(fold_count(y_cv, config.cv_folds), shuffle=True, random_state=config.seed)
     search = GridSearchCV(
         build(config.c_grid[0]),
         {"svm__estimator__C": list(config.c_grid)},
@@ -156,7 +156,7 @@ FITTERS = {"svm": fit_svm, "lda": fit_lda}
 
 def random_baseline(y_test: np.ndarray, classes: Sequence[str], seed: int) -> dict[str, Any]:
     """Uniform random labels on the test split; the expected mean diagonal is 1/K."""
-    predictions = np.random.default_rng(seed).integers(0, len(classes), size=y_test.shape[0])
+    predictions = np.asarray(np.random.default_rng(seed).integers(0, len(classes), size=y_test.shape[0]))
     report = evaluation_report(y_test, predictions, classes).to_dict()
     report["expected_mean_diagonal"] = 1.0 / len(classes)
     return report

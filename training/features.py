@@ -102,8 +102,8 @@ def hog_features(images: np.ndarray, *, batch: int = 64) -> np.ndarray:
         orientation = np.rad2deg(np.arctan2(g_row, g_col)).reshape(b, -1) % 180.0
         bins = np.minimum((orientation / (180.0 / HOG_BINS)).astype(np.int64), HOG_BINS - 1)
         index = np.arange(b)[:, None] * (cells * cells * HOG_BINS) + cell_index[None, :] + bins
-        histogram = np.bincount(index.ravel(), weights=magnitude.ravel(), minlength=b * cells * cells * HOG_BINS)
-        histogram = histogram.reshape(b, cells // step, step, cells // step, step, HOG_BINS) / (HOG_CELL * HOG_CELL)
+        counts = np.bincount(index.ravel(), weights=magnitude.ravel(), minlength=b * cells * cells * HOG_BINS)
+        histogram = counts.reshape(b, cells // step, step, cells // step, step, HOG_BINS) / (HOG_CELL * HOG_CELL)
         blocks = histogram.transpose(0, 1, 3, 2, 4, 5).reshape(b, (cells // step) ** 2, -1)  # (B, 100, 40)
         # L2-Hys: L2 normalise, clip at 0.2, normalise again (eps as in scikit-image).
         eps = 1e-5
