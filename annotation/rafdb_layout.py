@@ -27,6 +27,13 @@ ORIGINAL_DIR = "Image/original"
 ALIGNED_DIR = "Image/aligned"
 MANUAL_DIR = "Annotation/manual"
 BOX_DIR = "Annotation/boundingbox"
+AUTO_DIR = "Annotation/auto"
+N_AUTO_LANDMARKS = 37
+
+
+def distribution_file(subset: str) -> str:
+    """Where the export writes a subset's distribution file (inside the subset folder)."""
+    return f"EmoLabel/distribution_{subset}.txt"
 
 
 class LayoutError(ValueError):
@@ -50,6 +57,10 @@ def aligned_name(name: str) -> str:
 
 def manual_name(name: str) -> str:
     return f"{stem(name)}_manu_attri.txt"
+
+
+def auto_name(name: str) -> str:
+    return f"{stem(name)}_auto_attri.txt"
 
 
 def box_name(name: str) -> str:
@@ -88,6 +99,11 @@ def manual_text(landmarks: Sequence[Sequence[float]], gender: int, race: int, ag
     """``*_manu_attri.txt``: 5 lines "x y" (RAF-DB landmark order), then gender, race, age."""
     lines = [f"{_number(x)}\t{_number(y)}" for x, y in landmarks]
     return "\n".join([*lines, str(gender), str(race), str(age)]) + "\n"
+
+
+def auto_text(points: Sequence[Sequence[float]]) -> str:
+    """``*_auto_attri.txt``: 37 lines "x<TAB>y"."""
+    return "".join(f"{_number(x)}\t{_number(y)}\n" for x, y in points)
 
 
 def box_text(x1: float, y1: float, x2: float, y2: float) -> str:
@@ -160,6 +176,13 @@ def parse_manual(text: str) -> ManualAnnotation:
     if gender not in (0, 1, 2) or race not in (0, 1, 2, 3) or age not in (0, 1, 2, 3, 4, 5):
         raise LayoutError(f"attribute codes out of range: gender {gender}, race {race}, age {age}")
     return ManualAnnotation(landmarks=tuple(points), gender=gender, race=race, age=age)
+
+
+def parse_auto(text: str) -> list[list[float]]:
+    lines = [line.split() for line in text.splitlines() if line.strip()]
+    if len(lines) != N_AUTO_LANDMARKS or any(len(parts) != 2 for parts in lines):
+        raise LayoutError(f"expected {N_AUTO_LANDMARKS} lines 'x y', got {len(lines)} lines")
+    return [_floats(parts, f"auto landmark {i + 1}") for i, parts in enumerate(lines)]
 
 
 def parse_box(text: str) -> tuple[float, float, float, float]:

@@ -38,6 +38,11 @@ class Migration(migrations.Migration):
             name='reference_distribution',
             field=models.JSONField(blank=True, help_text='Imported 7-d label distribution (RAF-DB distribution file), if any.', null=True),
         ),
+        migrations.AddField(
+            model_name='face',
+            name='auto_landmarks',
+            field=models.JSONField(blank=True, help_text='37 automatic landmarks [[x, y] x 37] in image pixels (RAF-DB auto_attri).', null=True),
+        ),
         migrations.AlterField(
             model_name='datasetexport',
             name='run',

@@ -32,6 +32,7 @@ VOTE_CHUNK = 20000
 class FaceRow:
     box: tuple[float, float, float, float]
     landmarks: list[list[float]] | None
+    auto_landmarks: list[list[float]] | None  # (37, 2) when known
     landmarks_source: str
     gender: int | None
     race: int | None
@@ -53,6 +54,7 @@ class ExportRow:
     subset_label: str
     split: str  # "train", "test" or ""
     face: FaceRow | None
+    rafdb_name: str = ""  # the name an imported RAF-DB image had, kept by reference exports
 
 
 def export_rows(*, project: Project, run: ReliabilityRun | None) -> Iterator[ExportRow]:
@@ -60,7 +62,8 @@ def export_rows(*, project: Project, run: ReliabilityRun | None) -> Iterator[Exp
     reference labels (an imported dataset) when ``run`` is None."""
     if run is not None:
         raw: Iterator[tuple[Any, ...]] = (
-            ImageReliability.objects.filter(run=run)
+            (*item, "")
+            for item in ImageReliability.objects.filter(run=run)
             .order_by("subset", "-split", "image_id")  # RAF-DB lists train before test
             .values_list(
                 "image_id", "image__file", "label", "distribution", "counts", "subset", "subset_label", "split"
@@ -86,10 +89,12 @@ def _reference_rows(project: Project) -> Iterator[tuple[Any, ...]]:
     rows = (
         Image.objects.filter(project=project, reference_label__isnull=False)
         .order_by("reference_subset", "-reference_split", "id")
-        .values_list("id", "file", "reference_label", "reference_distribution", "reference_subset", "reference_split")
+        .values_list(
+            "id", "file", "reference_label", "reference_distribution", "reference_subset", "reference_split", "source"
+        )
         .iterator(chunk_size=CHUNK)
     )
-    for image_id, file, ref_label, distribution, subset, split in rows:
+    for image_id, file, ref_label, distribution, subset, split, source in rows:
         classes = SUBSET_CLASSES.get(subset, tuple(basic))
         subset_label = classes[ref_label] if 0 <= ref_label < len(classes) else ""
         # For basic images the reference label is the class; a compound label is no index
@@ -98,20 +103,41 @@ def _reference_rows(project: Project) -> Iterator[tuple[Any, ...]]:
             label = max(range(len(distribution)), key=distribution.__getitem__) if distribution else None
         else:
             label = ref_label
-        yield (image_id, file, label, distribution, None, subset, subset_label, split)
+        yield (image_id, file, label, distribution, None, subset, subset_label, split, _imported_name(source, subset))
+
+
+def _imported_name(source: str, subset: str) -> str:
+    """``train_00001.jpg`` for an image import_rafdb stored from ``<subset>/Image/original/``."""
+    from annotation.rafdb_layout import NAME_RE, ORIGINAL_DIR
+
+    folder, _, name = source.rpartition("/")
+    return name if folder == f"{subset}/{ORIGINAL_DIR}" and NAME_RE.match(name) else ""
 
 
 def _attach_faces(chunk: list[tuple[Any, ...]]) -> Iterator[ExportRow]:
     ids = [item[0] for item in chunk]
     faces: dict[int, FaceRow] = {}
-    for image_id, x1, y1, x2, y2, landmarks, source, gender, race, age, aligned in Face.objects.filter(
+    for image_id, x1, y1, x2, y2, landmarks, auto, source, gender, race, age, aligned in Face.objects.filter(
         image_id__in=ids, is_main=True
     ).values_list(
-        "image_id", "x1", "y1", "x2", "y2", "landmarks", "landmarks_source", "gender", "race", "age_range", "aligned"
+        "image_id",
+        "x1",
+        "y1",
+        "x2",
+        "y2",
+        "landmarks",
+        "auto_landmarks",
+        "landmarks_source",
+        "gender",
+        "race",
+        "age_range",
+        "aligned",
     ):
-        faces[image_id] = FaceRow((x1, y1, x2, y2), landmarks, source, gender, race, age, aligned or "")
-    for image_id, file, label, distribution, counts, subset, subset_label, split in chunk:
-        yield ExportRow(image_id, file, label, distribution, counts, subset, subset_label, split, faces.get(image_id))
+        faces[image_id] = FaceRow((x1, y1, x2, y2), landmarks, auto, source, gender, race, age, aligned or "")
+    for image_id, file, label, distribution, counts, subset, subset_label, split, name in chunk:
+        yield ExportRow(
+            image_id, file, label, distribution, counts, subset, subset_label, split, faces.get(image_id), name
+        )
 
 
 def export_counts(*, project: Project, run: ReliabilityRun | None) -> dict[tuple[str, str], int]:

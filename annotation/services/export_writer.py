@@ -171,10 +171,11 @@ def write_dataset(
     label_files: dict[str, IO[str]] = {}
     distribution_files: dict[str, IO[str]] = {}
     numbers: Counter[tuple[str, str]] = Counter()
+    used: set[tuple[str, str]] = set()
     done = 0
     report(0.0, f"Exporting {n_images} images")
     for row in export_rows(project=project, run=run):
-        name = _layout_name(row, numbers, counts, stats)
+        name = _layout_name(row, numbers, counts, used, stats)
         rafdb_name = f"{row.subset}/{name}" if name else ""
         if name:
             label_file = label_files.get(row.subset)
@@ -184,7 +185,7 @@ def write_dataset(
             if row.distribution:
                 dist_file = distribution_files.get(row.subset)
                 if dist_file is None:
-                    path = f"{row.subset}/distribution_{row.subset}.txt"
+                    path = f"{row.subset}/{layout.distribution_file(row.subset)}"
                     dist_file = distribution_files[row.subset] = sink.open_text(path)
                 dist_file.write(layout.distribution_line(name, row.distribution))
             _write_image_files(sink, row, name, stats, include_images=include_images)
@@ -263,10 +264,15 @@ def write_dataset(
 
 
 def _layout_name(
-    row: ExportRow, numbers: Counter[tuple[str, str]], counts: dict[tuple[str, str], int], stats: dict[str, Any]
+    row: ExportRow,
+    numbers: Counter[tuple[str, str]],
+    counts: dict[tuple[str, str], int],
+    used: set[tuple[str, str]],
+    stats: dict[str, Any],
 ) -> str:
     """The RAF-DB name of a row in its subset, or "" when the row is not in the release layout
-    (no subset, no split, or the compound class dropped from the benchmark)."""
+    (no subset, no split, or the compound class dropped from the benchmark). An image imported
+    from a RAF-DB copy keeps its name, so that a copy comes back as it went in."""
     if row.subset not in layout.SUBSETS or row.split not in layout.SPLITS:
         return ""
     if row.subset == "compound" and row.subset_label not in COMPOUND_BENCHMARK:
@@ -274,9 +280,16 @@ def _layout_name(
         return ""
     if row.subset == "basic" and row.label is None:
         return ""
-    key = (row.subset, row.split)
-    numbers[key] += 1
-    return layout.raf_name(subset=row.subset, split=row.split, number=numbers[key], count=counts.get(key, 0))
+    name = row.rafdb_name
+    if not name or layout.split_of(name) != row.split or (row.subset, name) in used:
+        key = (row.subset, row.split)
+        while True:
+            numbers[key] += 1
+            name = layout.raf_name(subset=row.subset, split=row.split, number=numbers[key], count=counts.get(key, 0))
+            if (row.subset, name) not in used:
+                break
+    used.add((row.subset, name))
+    return name
 
 
 def _layout_label(row: ExportRow) -> int:
@@ -304,6 +317,9 @@ def _write_image_files(
         sink.write_bytes(f"{prefix}/{layout.MANUAL_DIR}/{layout.manual_name(name)}", text.encode(), compress=True)
     else:
         stats["annotation_missing"] += 1
+    if face is not None and face.auto_landmarks:
+        text = layout.auto_text(face.auto_landmarks)
+        sink.write_bytes(f"{prefix}/{layout.AUTO_DIR}/{layout.auto_name(name)}", text.encode(), compress=True)
     if face is not None:
         sink.write_bytes(
             f"{prefix}/{layout.BOX_DIR}/{layout.box_name(name)}", layout.box_text(*face.box).encode(), compress=True

@@ -48,6 +48,7 @@ class _Planned:
     width: int
     height: int
     manual: layout.ManualAnnotation | None = None
+    auto: list[list[float]] | None = None
     box: tuple[float, float, float, float] | None = None
     aligned: Path | None = None
     distribution: list[float] | None = None
@@ -117,7 +118,12 @@ def rafdb_validate(*, project: Project, path: Path, progress: Progress | None = 
 
 
 def _distributions(root: Path, top: Path, subset: str, names: set[str], plan: _Plan) -> dict[str, list[float]]:
-    candidates = [root / f"distribution_{subset}.txt", top / f"distribution_{subset}.txt"]
+    # Copies differ: EmoLabel/ (as the export writes it), the subset folder, or beside it.
+    candidates = [
+        root / layout.distribution_file(subset),
+        root / f"distribution_{subset}.txt",
+        top / f"distribution_{subset}.txt",
+    ]
     found = next((p for p in candidates if p.is_file()), None)
     if found is None:
         return {}
@@ -154,14 +160,20 @@ def _check_image(subset: str, root: Path, name: str, label: int, plan: _Plan) ->
             planned.manual = layout.parse_manual(manual.read_text(encoding="utf-8"))
         except (layout.LayoutError, UnicodeDecodeError) as exc:
             plan.error(f"{subset}/{layout.MANUAL_DIR}/{manual.name}: {exc}")
+    auto = root / layout.AUTO_DIR / layout.auto_name(name)
+    if auto.is_file():
+        try:
+            planned.auto = layout.parse_auto(auto.read_text(encoding="utf-8"))
+        except (layout.LayoutError, UnicodeDecodeError) as exc:
+            plan.error(f"{subset}/{layout.AUTO_DIR}/{auto.name}: {exc}")
     box = root / layout.BOX_DIR / layout.box_name(name)
     if box.is_file():
         try:
             planned.box = layout.parse_box(box.read_text(encoding="utf-8"))
         except (layout.LayoutError, UnicodeDecodeError) as exc:
             plan.error(f"{subset}/{layout.BOX_DIR}/{box.name}: {exc}")
-    elif planned.manual is not None:
-        plan.error(f"{subset}/{layout.BOX_DIR}/{box.name}: missing (the image has manual landmarks)")
+    elif planned.manual is not None or planned.auto is not None:
+        plan.error(f"{subset}/{layout.BOX_DIR}/{box.name}: missing (the image has landmarks)")
     if (planned.manual or planned.box) and _exif_rotated(data):
         # Stored images are EXIF-oriented; RAF-DB's coordinates are in the raw pixel grid.
         plan.error(f"{where}: has an EXIF rotation, so its landmarks and box would not match the stored image")
@@ -268,6 +280,7 @@ def _write(
             x2=x2,
             y2=y2,
             landmarks=[list(p) for p in manual.landmarks] if manual else None,
+            auto_landmarks=planned.auto,
             landmarks_source=LandmarkSource.IMPORTED if manual else LandmarkSource.AUTO,
             gender=manual.gender if manual else None,
             race=manual.race if manual else None,

@@ -79,6 +79,7 @@ def write_rafdb_layout(root: Path, *, basic: int = 6, compound: int = 3, seed: i
         # RAF-DB lists train then test; shuffle to prove the split comes from the name.
         order = rng.permutation(len(label_lines))
         (base / layout.LABEL_FILE).write_text("".join(label_lines[i] for i in order))
+        # Beside the subset folder's EmoLabel/ (some copies), not where the export writes it.
         (base / f"distribution_{subset}.txt").write_text("".join(dist_lines))
     return root
 

@@ -58,7 +58,7 @@ def test_it_writes_the_rafdb_layout_for_basic_and_compound(tmp_path):
     assert "basic/Annotation/boundingbox/train_00001_boundingbox.txt" in names
     manual = layout.parse_manual(archive.read("basic/Annotation/manual/train_00001_manu_attri.txt").decode())
     assert (manual.gender, manual.race, manual.age) == (1, 2, 2)
-    assert "basic/distribution_basic.txt" in names
+    assert "basic/EmoLabel/distribution_basic.txt" in names
     assert summary["images"] == 8 and summary["votes"] == 32
 
 

@@ -18,6 +18,7 @@ from annotation.models import Face, Image, Project, Vote
 from annotation.services.exports import dataset_export_to_path
 from annotation.services.rafdb import rafdb_import
 from tests.annotation.export_factories import write_rafdb_layout
+from training.synthetic import generate_subset
 
 pytestmark = pytest.mark.django_db
 
@@ -71,29 +72,52 @@ def _normalised(text: str) -> list[str]:
     return [" ".join(line.split()) for line in text.splitlines() if line.strip()]
 
 
+def _assert_round_trip(copy: Path, out: Path, *, moved: dict[str, str] | None = None) -> int:
+    """Every file of ``copy`` is in the export ``out``: text files identical after normalising
+    whitespace (label and distribution files as sets of lines), images the same pixels up to
+    the JPEG re-encoding every import does. ``moved`` maps copy paths to export paths."""
+    moved = moved or {}
+    checked = 0
+    with zipfile.ZipFile(out) as archive:
+        exported = {n for n in archive.namelist() if n.startswith(("basic/", "compound/"))}
+        expected = set()
+        for path in sorted(p for p in copy.rglob("*") if p.is_file()):
+            original_name = path.relative_to(copy).as_posix()
+            name = moved.get(original_name, original_name)
+            expected.add(name)
+            assert name in exported, name
+            data = archive.read(name)
+            if name.endswith(".txt"):
+                original, again = _normalised(path.read_text()), _normalised(data.decode())
+                if name.endswith(("list_patition_label.txt", f"distribution_{name.split('/')[0]}.txt")):
+                    original, again = sorted(original), sorted(again)
+                assert again == original, name
+            else:
+                assert _pixels_close(data, path.read_bytes()), name
+            checked += 1
+        assert exported == expected
+    return checked
+
+
 def test_it_round_trips_a_rafdb_copy_through_import_and_export(copy, project, tmp_path):
     rafdb_import(project=project, path=copy)
     out = tmp_path / "export.zip"
     dataset_export_to_path(project=project, out=out, reference=True)
-    checked = 0
-    with zipfile.ZipFile(out) as archive:
-        exported = {n for n in archive.namelist() if n.startswith(("basic/", "compound/"))}
-        for path in copy.rglob("*"):
-            if path.is_dir():
-                continue
-            name = path.relative_to(copy).as_posix()
-            assert name in exported, name
-            data = archive.read(name)
-            if name.endswith(".txt"):
-                original, again = path.read_text(), data.decode()
-                if name.endswith("list_patition_label.txt"):  # the copy lists its lines shuffled
-                    original, again = "\n".join(sorted(_normalised(original))), "\n".join(sorted(_normalised(again)))
-                assert _normalised(again) == _normalised(original), name
-            else:  # original and aligned images: re-encoded on import, the same pixels up to JPEG noise
-                assert _pixels_close(data, path.read_bytes()), name
-            checked += 1
-        assert exported == {p.relative_to(copy).as_posix() for p in copy.rglob("*") if p.is_file()}
-    assert checked == 9 * 4 + 2 * 2  # 4 files per image and the label and distribution files per subset
+    moved = {f"{s}/distribution_{s}.txt": f"{s}/{layout.distribution_file(s)}" for s in layout.SUBSETS}
+    # 4 files per image, the label and distribution files per subset
+    assert _assert_round_trip(copy, out, moved=moved) == 9 * 4 + 2 * 2
+
+
+def test_it_round_trips_the_synthetic_rafdb_set(project, tmp_path):
+    copy = tmp_path / "synthetic"
+    generate_subset(copy, subset="basic", n_images=14, seed=3, progress=False)
+    generate_subset(copy, subset="compound", n_images=22, seed=3, progress=False)
+    summary = rafdb_import(project=project, path=copy)
+    assert summary["images"] == 36 and summary["faces"] == 36
+    out = tmp_path / "export.zip"
+    dataset_export_to_path(project=project, out=out, reference=True)
+    # 5 files per image (with the 37 automatic landmarks), 2 label files, 1 distribution file
+    assert _assert_round_trip(copy, out) == 36 * 5 + 3
 
 
 @pytest.mark.parametrize(
