@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from django.db.models import Count
+from django.db.models import CharField, Count, Func
 
 from annotation.models import (
     AnnotatorReliability,
@@ -153,18 +152,38 @@ def export_counts(*, project: Project, run: ReliabilityRun | None) -> dict[tuple
     return {(r["reference_subset"], r["reference_split"]): r["n"] for r in pairs.annotate(n=Count("pk"))}
 
 
-def counted_votes(*, project: Project) -> Iterator[tuple[int, int, int, int | None, datetime]]:
-    """``(image_id, annotator_id, label, time_taken_ms, created_at)`` of every counted vote.
+class IsoTimestamp(Func):
+    """A timestamp as ISO-8601 UTC text (``2026-11-29T15:00:00.123456Z``), formatted by the
+    database: parsing 1.2 M timestamps into datetimes and back costs more than the rest of the
+    vote export together."""
+
+    output_field = CharField()
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        template = "to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        # Django stores UTC text "YYYY-MM-DD HH:MM:SS[.ffffff]" in SQLite.
+        return self.as_sql(compiler, connection, template="REPLACE(%(expressions)s, ' ', 'T') || 'Z'", **extra)
+
+
+def counted_votes(*, project: Project) -> Iterator[tuple[int, int, int, int | None, str]]:
+    """``(image_id, annotator_id, label, time_taken_ms, created_at ISO text)`` of every counted vote.
 
     Keyset pages of ``VOTE_CHUNK`` rows by id rather than one cursor: outside a transaction
     Django declares Postgres cursors ``WITH HOLD``, which materialises all 1.2 M rows on the
     server before the first one arrives; pages stream and keep job progress writes visible."""
-    query = Vote.objects.filter(image__project=project, counted=True).order_by("id")
+    query = (
+        Vote.objects.filter(image__project=project, counted=True)
+        .order_by("id")
+        .annotate(created_iso=IsoTimestamp("created_at"))
+    )
     last = 0
     while True:
         page = list(
             query.filter(id__gt=last).values_list(
-                "id", "image_id", "annotator_id", "label", "time_taken_ms", "created_at"
+                "id", "image_id", "annotator_id", "label", "time_taken_ms", "created_iso"
             )[:VOTE_CHUNK]
         )
         for row in page:

@@ -225,7 +225,7 @@ def write_dataset(
                 classes[label] if label < len(classes) else "",
                 label,
                 "" if time_taken_ms is None else time_taken_ms,
-                created_at.isoformat(),
+                created_at,
             ]
         )
         stats["votes"] += 1

@@ -200,3 +200,19 @@ def test_it_pages_through_votes_without_losing_or_repeating_any(tmp_path, monkey
     with (out / "votes.csv").open() as handle:
         votes = [(row["image_id"], row["annotator"]) for row in csv.DictReader(handle)]
     assert len(votes) == len(set(votes)) == 32
+
+
+def test_it_writes_vote_times_as_iso_utc(tmp_path):
+    from datetime import UTC, datetime
+
+    from annotation.models import Vote
+
+    project, run = project_with_run(images=2)
+    out = tmp_path / "times"
+    dataset_export_to_path(project=project, out=out, run=run)
+    with (out / "votes.csv").open() as handle:
+        written = [row["created_at"] for row in csv.DictReader(handle)]
+    expected = [v.astimezone(UTC) for v in Vote.objects.order_by("id").values_list("created_at", flat=True)]
+    parsed = [datetime.fromisoformat(text.replace("Z", "+00:00")) for text in written]
+    assert all(text.endswith("Z") and "T" in text for text in written)
+    assert parsed == expected
