@@ -399,8 +399,9 @@ def datasheet(*, project: Project, run: ReliabilityRun | None, stats: dict[str, 
         "## Files",
         "",
         "- `basic/`, `compound/`: the RAF-DB release layout (`EmoLabel/list_patition_label.txt`, "
-        "`Image/original/`, `Image/aligned/` (100x100), `Annotation/manual/`, `Annotation/boundingbox/`, "
-        "`distribution_<subset>.txt`). Basic labels 1..7 and compound labels 1..11 in RAF-DB order.",
+        "`Image/original/`, `Image/aligned/` (100x100), `Annotation/manual/`, `Annotation/auto/` (when known), "
+        "`Annotation/boundingbox/`, `EmoLabel/distribution_<subset>.txt`). "
+        "Basic labels 1..7 and compound labels 1..11 in RAF-DB order.",
         "- `distributions.csv`: per image the raw vote counts, the 7-d distribution, label, subset, split, "
         "and `rafdb_name` mapping the RAF-DB file name to the platform's `image_id`.",
         "- `votes.csv`: every counted vote; `annotator` is a pseudonym stable within this export only.",
