@@ -47,3 +47,15 @@ def reliability_run_task(job_id: int, run_id: int) -> None:
             return
         run = ReliabilityRun.objects.select_related("project").get(pk=run_id)
         reliability_run_execute(run=run, progress=reporter.callback(0.0, 1.0))
+
+
+@shared_task(acks_late=True, soft_time_limit=3 * 3600, time_limit=3 * 3600 + 60)
+def export_dataset(job_id: int, export_id: int) -> None:
+    """Write a logged dataset export's zip into storage. Idempotent: a redelivery rewrites the same zip."""
+    from annotation.models import DatasetExport
+    from annotation.services.exports import dataset_export_build
+
+    with job_running(job_id) as reporter:
+        if reporter is None:
+            return
+        dataset_export_build(export=DatasetExport.objects.get(pk=export_id), progress=reporter.callback())

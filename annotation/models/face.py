@@ -53,6 +53,9 @@ class Face(models.Model):
     y2 = models.FloatField()
     confidence = models.FloatField(null=True, blank=True)
     landmarks = models.JSONField(null=True, blank=True)
+    auto_landmarks = models.JSONField(
+        null=True, blank=True, help_text="37 automatic landmarks [[x, y] x 37] in image pixels (RAF-DB auto_attri)."
+    )
     landmarks_source = models.CharField(max_length=8, choices=LandmarkSource.choices, default=LandmarkSource.AUTO)
     gender = models.SmallIntegerField(choices=Gender.choices, null=True, blank=True)
     age_range = models.SmallIntegerField(choices=AgeRange.choices, null=True, blank=True)

@@ -53,6 +53,9 @@ class Image(models.Model):
     reference_label = models.SmallIntegerField(
         null=True, blank=True, help_text="Label from an imported dataset (not a vote)."
     )
+    reference_distribution = models.JSONField(
+        null=True, blank=True, help_text="Imported 7-d label distribution (RAF-DB distribution file), if any."
+    )
     reference_subset = models.CharField(max_length=16, blank=True)
     reference_split = models.CharField(max_length=8, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -12,7 +12,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
-from annotation.models import AnnotatorProfile, Face, Job, ReliabilityRun
+from annotation.models import AnnotatorProfile, DatasetExport, Face, Job, ReliabilityRun, TrainingRun
 from annotation.services.assignment import assignment_claim_next
 from tests.annotation.factories import make_images, make_project, make_real_image, make_user, qualify
 
@@ -52,6 +52,11 @@ MATRIX: dict[str, dict[str, set[str]]] = {
     "reliability-runs": {"GET": {RESEARCHER, ADMIN}, "POST": {ADMIN}},
     "reliability-run-detail": {"GET": {RESEARCHER, ADMIN}},
     "import-start": {"POST": {ADMIN}},
+    "export-start": {"POST": {RESEARCHER, ADMIN}},
+    "export-detail": {"GET": {RESEARCHER, ADMIN}},
+    # the signed, expiring token is the credential (a bad one is 404 for everybody)
+    "export-download": {"GET": set(ROLES)},
+    "training-run-model-download": {"GET": {RESEARCHER, ADMIN}},
 }
 # A trusted annotator is an annotator too.
 for _methods in MATRIX.values():
@@ -107,8 +112,10 @@ def world(db):
     image = make_real_image(project)
     [assignment] = assignment_claim_next(annotator=users[ANNOTATOR], project=project)
     job = Job.objects.create(kind="import", project=project, created_by=users[ANNOTATOR])
-    run = ReliabilityRun.objects.create(project=project)
     face = Face.objects.create(image=image, is_main=True, x1=1, y1=1, x2=40, y2=40)
+    run = ReliabilityRun.objects.create(project=project, succeeded=True)
+    export = DatasetExport.objects.create(project=project, run=run, created_by=users[RESEARCHER])
+    training_run = TrainingRun.objects.create(project=project, reliability_run=run)
     ids = {
         "project_id": project.pk,
         "image_id": assignment.image_id if assignment.image_id == image.pk else image.pk,
@@ -116,14 +123,17 @@ def world(db):
         "job_id": job.pk,
         "face_id": face.pk,
         "run_id": run.pk,
+        "export_id": export.pk,
+        "training_run_id": training_run.pk,
+        "token": "not-a-signed-token",
     }
     return users, ids
 
 
-def _kwargs(name: str, ids: dict[str, int]) -> dict[str, int]:
+def _kwargs(name: str, ids: dict[str, int | str]) -> dict[str, int | str]:
     pattern = next(p for p in get_resolver().url_patterns if "api/v1/" in str(p.pattern) and isinstance(p, URLResolver))
     route = next(str(p.pattern) for p in pattern.url_patterns if p.name == name)
-    return {key: value for key, value in ids.items() if f"<int:{key}>" in route}
+    return {key: value for key, value in ids.items() if f"<int:{key}>" in route or f"<str:{key}>" in route}
 
 
 @pytest.mark.parametrize("role", ROLES)
