@@ -19,10 +19,12 @@ the periodic task ``assignments_release_expired``.
 from __future__ import annotations
 
 import random
+import time
 from collections import Counter
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, QuerySet
 from django.db.models.functions import Random
@@ -36,8 +38,13 @@ from annotation.models.assignment import AssignmentStatus
 # show one image and preload the next ones, few enough that an abandoned tab blocks little.
 MAX_OPEN_PER_ANNOTATOR = 4
 MAX_CLAIM_COUNT = 2
-# Expired reservations released per claim (the periodic task takes care of any backlog).
+# Expired reservations released by a claim (the periodic task takes care of any backlog), at
+# most once per RELEASE_EVERY_S in each process so the hot path rarely pays for it.
 RELEASE_BATCH = 50
+RELEASE_EVERY_S = 1.0
+_last_release = 0.0
+# How long a passed qualification check is trusted without asking the database again.
+QUALIFIED_CACHE_S = 60
 
 
 def assignment_claim_next(
@@ -55,7 +62,7 @@ def assignment_claim_next(
     _require_qualification(annotator=annotator, project=project)
     if count == 0:
         return []
-    assignments_release_expired(limit=RELEASE_BATCH)
+    _release_expired_now_and_then()
 
     now = timezone.now()
     open_ones = list(
@@ -74,8 +81,22 @@ def assignment_claim_next(
     return resumed + claimed
 
 
+def _release_expired_now_and_then() -> None:
+    global _last_release
+    now = time.monotonic()
+    if now - _last_release >= RELEASE_EVERY_S:
+        _last_release = now
+        assignments_release_expired(limit=RELEASE_BATCH)
+
+
 def _require_qualification(*, annotator: AbstractBaseUser, project: Project) -> None:
+    # A passed check is cached briefly: every vote's "next" claim asks again.
+    key = f"raf:qualified:{annotator.pk}:{project.pk}:{project.created_at.timestamp()}"
+    if QUALIFIED_CACHE_S and cache.get(key):
+        return
     qualified = Qualification.objects.filter(annotator=annotator, project=project, qualified_at__isnull=False).exists()
+    if qualified and QUALIFIED_CACHE_S:
+        cache.set(key, True, QUALIFIED_CACHE_S)
     if not qualified:
         raise ServiceError(
             "Pass the tutorial and the quiz of this project before annotating.",
