@@ -25,6 +25,7 @@ import json
 import os
 import random
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -49,7 +50,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--gold-rate", type=float, default=0.05)
     parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
-    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--port", type=int, default=0, help="0: a free port")
     parser.add_argument("--claim-sizes", default="", help="e.g. 30000,300000: time claims on projects this big")
     parser.add_argument("--claims", type=int, default=300, help="claims timed per size")
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
@@ -164,7 +165,14 @@ def seed_annotators(*, project_ids: list[int], n: int, prefix: str) -> list[str]
 # ----------------------------------------------------------------------------- server
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def start_server(args: argparse.Namespace) -> subprocess.Popen:
+    args.port = args.port or free_port()
     command = [
         sys.executable, "-m", "gunicorn", "config.wsgi",
         "--bind", f"127.0.0.1:{args.port}",
@@ -174,6 +182,8 @@ def start_server(args: argparse.Namespace) -> subprocess.Popen:
     server = subprocess.Popen(command, cwd=REPO_ROOT, env=django_env(args.database_url), start_new_session=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"gunicorn exited with {server.returncode}")
         try:
             conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=2)
             conn.request("GET", "/")
