@@ -6,7 +6,8 @@ of its own), seeds a project of ``--images`` images with bulk ``COPY`` (rows onl
 and ``--annotators`` qualified annotators with API tokens, then runs one thread per
 annotator for ``--seconds``: claim, then vote with ``next=1`` again and again, each on its own
 keep-alive connection. Annotators pace themselves so that together they offer ``--rate``
-votes/s (0: as fast as the server answers).
+votes/s (default 420: the 400/s target with a little headroom; 0: as fast as the server
+answers, a closed loop where latency is annotators / throughput by Little's law).
 
 Prints acknowledged votes/s, p50/p99 latency of the vote requests and an audit of the
 database afterwards: sent, acknowledged, stored, duplicates, over-wanted, lost. With
@@ -45,7 +46,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--annotators", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--images", type=int, default=30_000)
-    parser.add_argument("--rate", type=float, default=400.0, help="Offered votes/s in total; 0 = unpaced.")
+    parser.add_argument(
+        "--rate", type=float, default=420.0, help="Offered votes/s in total (target 400 + 5%%); 0 = unpaced."
+    )
     parser.add_argument("--votes-wanted", type=int, default=40)
     parser.add_argument("--gold-rate", type=float, default=0.05)
     parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
