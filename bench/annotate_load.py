@@ -180,7 +180,7 @@ def start_server(args: argparse.Namespace) -> subprocess.Popen:
         sys.executable, "-m", "gunicorn", "config.wsgi",
         "--bind", f"127.0.0.1:{args.port}",
         "--workers", str(args.workers), "--threads", str(args.threads), "--worker-class", "gthread",
-        "--keep-alive", "30", "--backlog", "512", "--log-level", "warning",
+        "--keep-alive", "30", "--backlog", "512", "--log-level", "warning", "--preload",
     ]  # fmt: skip
     server = subprocess.Popen(command, cwd=REPO_ROOT, env=django_env(args.database_url), start_new_session=True)
     deadline = time.monotonic() + 60
@@ -288,6 +288,40 @@ def annotate(
             queue.extend(body["next"])
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of ``pids`` (Linux /proc; 0 for those gone or unreadable)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+def server_pids(server: subprocess.Popen) -> list[int]:
+    pids = [server.pid]
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == server.pid:
+                pids.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return pids
+
+
+def database_pids() -> list[int]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return [pid for (pid,) in cursor.fetchall()]
+
+
 def run_load(args: argparse.Namespace, project_id: int, tokens: list[str]) -> tuple[Tally, float]:
     tally, lock = Tally(), threading.Lock()
     interval = len(tokens) / args.rate if args.rate > 0 else 0.0
@@ -388,7 +422,13 @@ def main() -> None:
 
     server = start_server(args)
     try:
+        time.sleep(2)  # let every worker finish starting, so its start-up is not counted
+        web_pids = server_pids(server)
+        client_cpu, web_cpu = time.process_time(), cpu_seconds(web_pids)
         tally, elapsed = run_load(args, project_id, tokens)
+        client_cpu, web_cpu = time.process_time() - client_cpu, cpu_seconds(web_pids) - web_cpu
+        # Database backends live as long as their (persistent) connections: the web workers'.
+        db_cpu = cpu_seconds(database_pids())
         result: dict[str, object] = {
             "annotators": args.annotators,
             "images": args.images,
@@ -404,6 +444,13 @@ def main() -> None:
             "acked": len(tally.acked),
             **audit(project_id, tally.acked),
             "errors": tally.errors,
+        }
+        # CPU spent per acknowledged vote by each side: what a quiet machine's capacity follows.
+        n = max(1, len(tally.acked))
+        result["cpu_ms_per_vote"] = {
+            "web": round(web_cpu * 1000 / n, 2),
+            "db": round(db_cpu * 1000 / n, 2),
+            "load_generator": round(client_cpu * 1000 / n, 2),
         }
         sizes = [int(s) for s in args.claim_sizes.split(",") if s.strip()]
         for size in sizes:
