@@ -430,6 +430,7 @@ def main() -> None:
         # Database backends live as long as their (persistent) connections: the web workers'.
         db_cpu = cpu_seconds(database_pids())
         result: dict[str, object] = {
+            "command": " ".join(["python bench/annotate_load.py", *sys.argv[1:]]),
             "annotators": args.annotators,
             "images": args.images,
             "seconds": round(elapsed, 2),
