@@ -138,7 +138,7 @@ def _claim(
 def _claim_regular_in_one_statement(
     *, annotator: AbstractBaseUser, project: Project, count: int, now: datetime, expires_at: datetime
 ) -> list[Assignment]:
-    """The hot path on Postgres: lock, reserve and insert in one statement (one round trip)
+    """The hot path on Postgres: lock, reserve and insert in one statement
     instead of three ORM queries. The candidate query is the same one :func:`_lock_regular`
     builds, compiled by the ORM."""
     image_table, assignment_table = Image._meta.db_table, Assignment._meta.db_table
