@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from annotation.apis.errors import ServiceError
 from annotation.models import Assignment, Project, Vote
 from annotation.models.assignment import AssignmentStatus
 from annotation.permissions import ADMIN, RESEARCHER, IsAnnotator, IsMember, has_role
@@ -82,7 +83,12 @@ def _own_assignment(request: Request, assignment_id: int) -> Assignment:
 
 
 def _next_and_progress(request: Request, project: Project, n_next: int) -> dict[str, Any]:
-    following = assignment_claim_next(annotator=request.user, project=project, count=n_next) if n_next else []
+    try:
+        following = assignment_claim_next(annotator=request.user, project=project, count=n_next) if n_next else []
+    except ServiceError:
+        # The vote or report is already committed: answer it, with no next image (a claim
+        # on its own then says why, e.g. not_qualified).
+        following = []
     progress = annotator_progress(annotator=request.user, project=project)
     return {
         "next": [assignment_data(a) for a in following],
