@@ -66,15 +66,15 @@ def assignment_claim_next(
     _release_expired_now_and_then()
 
     now = timezone.now()
-    open_ones = list(
-        Assignment.objects.filter(
-            annotator=annotator, image__project=project, status=AssignmentStatus.OPEN, expires_at__gt=now
-        )
-        .select_related("image")
-        .order_by("created_at", "id")
+    live = Assignment.objects.filter(
+        annotator=annotator, image__project=project, status=AssignmentStatus.OPEN, expires_at__gt=now
     )
-    resumed = open_ones[:count] if resume else []
-    fresh = min(count - len(resumed), MAX_OPEN_PER_ANNOTATOR - len(open_ones))
+    if resume:
+        open_ones = list(live.select_related("image").order_by("created_at", "id"))
+        resumed, n_open = open_ones[:count], len(open_ones)
+    else:
+        resumed, n_open = [], live.count()
+    fresh = min(count - len(resumed), MAX_OPEN_PER_ANNOTATOR - n_open)
     if fresh <= 0:
         return resumed
     n_gold = sum(random.random() < project.gold_rate for _ in range(fresh))
