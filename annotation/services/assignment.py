@@ -135,34 +135,47 @@ def _claim(
     return []
 
 
+# The hot path on Postgres: lock, reserve and insert in one statement. It is the query of
+# _regular_candidates written out (compiling that queryset costs more CPU than running it);
+# the ORDER BY and WHERE match image_assign_load_idx, so it is an index scan that stops
+# after LIMIT rows it could lock.
+_CLAIM_REGULAR_SQL = """
+    WITH picked AS (
+        SELECT i.id FROM annotation_image i
+        WHERE i.project_id = %(project)s AND i.status = 'ready' AND NOT i.is_gold
+          AND i.counted_votes + i.reserved < i.votes_wanted
+          AND NOT EXISTS (
+              SELECT 1 FROM annotation_assignment a WHERE a.annotator_id = %(annotator)s AND a.image_id = i.id
+          )
+          AND NOT EXISTS (
+              SELECT 1 FROM annotation_vote v WHERE v.annotator_id = %(annotator)s AND v.image_id = i.id
+          )
+        ORDER BY i.counted_votes + i.reserved, i.random_key
+        LIMIT %(count)s
+        FOR UPDATE OF i SKIP LOCKED
+    ),
+    bumped AS (
+        UPDATE annotation_image AS i SET reserved = i.reserved + 1, random_key = random()
+        FROM picked WHERE i.id = picked.id
+        RETURNING i.id, i.width, i.height
+    ),
+    inserted AS (
+        INSERT INTO annotation_assignment (image_id, annotator_id, status, is_gold, created_at, expires_at)
+        SELECT bumped.id, %(annotator)s, 'open', false, %(now)s, %(expires_at)s FROM bumped
+        RETURNING id, image_id
+    )
+    SELECT inserted.id, inserted.image_id, bumped.width, bumped.height
+    FROM inserted JOIN bumped ON bumped.id = inserted.image_id
+    ORDER BY inserted.id
+"""
+
+
 def _claim_regular_in_one_statement(
     *, annotator: AbstractBaseUser, project: Project, count: int, now: datetime, expires_at: datetime
 ) -> list[Assignment]:
-    """The hot path on Postgres: lock, reserve and insert in one statement
-    instead of three ORM queries. The candidate query is the same one :func:`_lock_regular`
-    builds, compiled by the ORM."""
-    image_table, assignment_table = Image._meta.db_table, Assignment._meta.db_table
-    select_sql, select_params = (
-        _regular_candidates(annotator=annotator, project=project)[:count].values("id").query.sql_with_params()
-    )
-    sql = f"""
-        WITH picked AS ({select_sql} FOR UPDATE OF "{image_table}" SKIP LOCKED),
-        bumped AS (
-            UPDATE "{image_table}" AS i SET reserved = i.reserved + 1, random_key = random()
-            FROM picked WHERE i.id = picked.id
-            RETURNING i.id, i.width, i.height
-        ),
-        inserted AS (
-            INSERT INTO "{assignment_table}" (image_id, annotator_id, status, is_gold, created_at, expires_at)
-            SELECT bumped.id, %s, %s, false, %s, %s FROM bumped
-            RETURNING id, image_id
-        )
-        SELECT inserted.id, inserted.image_id, bumped.width, bumped.height
-        FROM inserted JOIN bumped ON bumped.id = inserted.image_id
-        ORDER BY inserted.id
-    """  # noqa: S608 - only table names are formatted in; values are parameters
+    params = {"project": project.pk, "annotator": annotator.pk, "count": count, "now": now, "expires_at": expires_at}
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*select_params, annotator.pk, AssignmentStatus.OPEN, now, expires_at])
+        cursor.execute(_CLAIM_REGULAR_SQL, params)
         rows = cursor.fetchall()
     return [
         Assignment(
