@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from django.db.models import Count, Prefetch
-from django.http import HttpResponse, HttpResponseNotModified
+from django.http import Http404, HttpResponse, HttpResponseNotModified
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 from drf_spectacular.types import OpenApiTypes
@@ -114,7 +114,7 @@ class ImageDisplayApi(APIView):
         if not has_role(request.user, RESEARCHER, ADMIN):
             if not Assignment.objects.filter(image=image, annotator=request.user).exists():
                 # Not "forbidden": an annotator learns nothing about images not given to him.
-                get_object_or_404(Image, pk=None)
+                raise Http404
         etag = f'"{image.sha256}-512"'
         headers = {"Cache-Control": f"private, max-age={DISPLAY_MAX_AGE_S}", "ETag": etag}
         if request.headers.get("If-None-Match") == etag:
