@@ -2,10 +2,22 @@ from __future__ import annotations
 
 from django.urls import path
 
-from frontend import views
+from frontend.views import accounts, dashboard, images, journey, label
 
 app_name = "frontend"
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", journey.home, name="home"),
+    path("signup/", accounts.signup, name="signup"),
+    path("login/", accounts.RafLoginView.as_view(), name="login"),
+    path("logout/", accounts.RafLogoutView.as_view(), name="logout"),
+    path("set-password/<uidb64>/<token>/", accounts.RafSetPasswordView.as_view(), name="set_password"),
+    path("annotators/", accounts.annotators_invite, name="annotators_invite"),
+    path("projects/<int:project_id>/tutorial/", journey.tutorial, name="tutorial"),
+    path("projects/<int:project_id>/tutorial/edit/", journey.tutorial_edit, name="tutorial_edit"),
+    path("projects/<int:project_id>/quiz/", journey.quiz, name="quiz"),
+    path("projects/<int:project_id>/label/", label.label, name="label"),
+    path("projects/<int:project_id>/dashboard/", dashboard.dashboard, name="dashboard"),
+    path("projects/<int:project_id>/dashboard/data", dashboard.dashboard_data, name="dashboard_data"),
+    path("images/<int:image_id>/", images.image_detail, name="image"),
 ]

@@ -172,3 +172,24 @@ def qualification_quiz_submit(
         raise ServiceError("This quiz was already submitted; start it again.", code="quiz_stale", status_code=409)
     retry_at = None if passed else now + timedelta(seconds=project.quiz_retry_delay_s)
     return QuizResult(correct=correct, total=total, passed=passed, retry_at=retry_at)
+
+
+def project_tutorial_update(
+    *,
+    project: Project,
+    tutorial_text: str,
+    quiz_questions: int,
+    quiz_pass_mark: float,
+    quiz_retry_delay_s: int,
+) -> Project:
+    """Change a project's tutorial text and quiz settings (admins)."""
+    if quiz_questions < 0 or quiz_retry_delay_s < 0:
+        raise ServiceError("Counts and delays cannot be negative.", code="invalid")
+    if not 0.0 <= quiz_pass_mark <= 1.0:
+        raise ServiceError("The pass mark is a share between 0 and 1.", code="invalid")
+    project.tutorial_text = tutorial_text
+    project.quiz_questions = quiz_questions
+    project.quiz_pass_mark = quiz_pass_mark
+    project.quiz_retry_delay_s = quiz_retry_delay_s
+    project.save(update_fields=["tutorial_text", "quiz_questions", "quiz_pass_mark", "quiz_retry_delay_s"])
+    return project

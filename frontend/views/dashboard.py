@@ -1,0 +1,25 @@
+"""Project dashboard for researchers and admins, and the JSON its script polls."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404
+
+from annotation.models import Project
+from annotation.permissions import RESEARCHER
+from annotation.selectors.dashboard import dashboard_stats
+from frontend.access import page, role_required
+
+
+@role_required(RESEARCHER)
+def dashboard(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = get_object_or_404(Project, pk=project_id)
+    return page(request, "dashboard.html", {"project": project, "stats": dashboard_stats(project=project)})
+
+
+@role_required(RESEARCHER)
+def dashboard_data(request: HttpRequest, project_id: int) -> JsonResponse:
+    project = get_object_or_404(Project, pk=project_id)
+    response = JsonResponse(dashboard_stats(project=project))
+    response["Cache-Control"] = "no-store"
+    return response
