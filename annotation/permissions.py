@@ -48,3 +48,9 @@ class IsResearcher(_RolePermission):
 
 class IsAdmin(_RolePermission):
     roles = (ADMIN,)
+
+
+class IsMember(_RolePermission):
+    """Any role: annotators, researchers and admins."""
+
+    roles = (ANNOTATOR, RESEARCHER, ADMIN)

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
-from annotation.apis import assignments, exports, faces, images, imports, jobs, predict, projects, reliability, training
+from annotation.apis import (
+    assignments,
+    auth,
+    exports,
+    faces,
+    images,
+    imports,
+    jobs,
+    predict,
+    projects,
+    reliability,
+    training,
+)
 
 app_name = "api"
 
 urlpatterns = [
+    *auth.urlpatterns,
     *projects.urlpatterns,
     *assignments.urlpatterns,
     *images.urlpatterns,

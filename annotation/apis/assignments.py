@@ -1,7 +1,236 @@
-"""API views for assignments (one view per operation)."""
+"""API views for assignments and votes (one view per operation).
+
+Annotators only ever see their own assignments and votes; researchers and admins may list
+every vote of a project.
+"""
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from typing import Any
 
-urlpatterns: list[URLPattern] = []
+from django.shortcuts import get_object_or_404
+from django.urls import URLPattern, path, reverse
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotation.models import Assignment, Project, Vote
+from annotation.models.assignment import AssignmentStatus
+from annotation.permissions import ADMIN, RESEARCHER, IsAnnotator, IsMember, has_role
+from annotation.selectors.progress import Progress, annotator_progress
+from annotation.services.assignment import MAX_CLAIM_COUNT, assignment_claim_next
+from annotation.services.votes import image_report_create, vote_create
+
+
+class AssignmentOutputSerializer(serializers.Serializer):
+    """``{"id", "image": {"id", "url", "width", "height"}, "expires_at"}``; gold is not revealed."""
+
+    id = serializers.IntegerField()
+    image = inline_serializer(
+        "AssignedImage",
+        fields={
+            "id": serializers.IntegerField(),
+            "url": serializers.CharField(),
+            "width": serializers.IntegerField(),
+            "height": serializers.IntegerField(),
+        },
+    )
+    expires_at = serializers.DateTimeField()
+
+
+class ProgressOutputSerializer(serializers.Serializer):
+    today = serializers.IntegerField()
+    total = serializers.IntegerField()
+    remaining = serializers.IntegerField()
+    finished = serializers.BooleanField()
+
+
+def assignment_data(assignment: Assignment) -> dict[str, Any]:
+    image = assignment.image
+    return {
+        "id": assignment.pk,
+        "image": {
+            "id": image.pk,
+            "url": reverse("api:image-display", args=[image.pk]),
+            "width": image.width,
+            "height": image.height,
+        },
+        "expires_at": assignment.expires_at,
+    }
+
+
+def progress_data(progress: Progress, *, out_of_work: bool = False) -> dict[str, Any]:
+    return {
+        "today": progress.today,
+        "total": progress.total,
+        "remaining": progress.remaining,
+        "finished": progress.finished or out_of_work,
+    }
+
+
+def _own_assignment(request: Request, assignment_id: int) -> Assignment:
+    # Someone else's assignment is "not found", so ids reveal nothing.
+    return get_object_or_404(
+        Assignment.objects.select_related("image__project"), pk=assignment_id, annotator=request.user
+    )
+
+
+def _next_and_progress(request: Request, project: Project, n_next: int) -> dict[str, Any]:
+    following = assignment_claim_next(annotator=request.user, project=project, count=n_next) if n_next else []
+    progress = annotator_progress(annotator=request.user, project=project)
+    return {
+        "next": AssignmentOutputSerializer([assignment_data(a) for a in following], many=True).data,
+        "progress": ProgressOutputSerializer(progress_data(progress, out_of_work=bool(n_next and not following))).data,
+    }
+
+
+class AssignmentVoteApi(APIView):
+    """Vote on your own assignment; the next assignment(s) come back in the same response."""
+
+    permission_classes = [IsAnnotator]
+
+    class InputSerializer(serializers.Serializer):
+        label = serializers.IntegerField(min_value=0)
+        time_taken_ms = serializers.IntegerField(min_value=0, required=False, allow_null=True, default=None)
+        next = serializers.IntegerField(min_value=0, max_value=MAX_CLAIM_COUNT, required=False, default=1)
+
+    class OutputSerializer(serializers.Serializer):
+        vote = inline_serializer(
+            "VoteAck",
+            fields={
+                "id": serializers.IntegerField(),
+                "label": serializers.IntegerField(),
+                "counted": serializers.BooleanField(),
+                "late": serializers.BooleanField(),
+            },
+        )
+        notice = serializers.CharField(allow_null=True)
+        next = AssignmentOutputSerializer(many=True)
+        progress = ProgressOutputSerializer()
+
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
+    def post(self, request: Request, assignment_id: int) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        assignment = _own_assignment(request, assignment_id)
+        outcome = vote_create(
+            annotator=request.user,
+            assignment=assignment,
+            label=data.validated_data["label"],
+            time_taken_ms=data.validated_data["time_taken_ms"],
+        )
+        vote = outcome.vote
+        body = {
+            # A gold check answers like any other vote: gold images are never revealed.
+            "vote": {"id": vote.pk, "label": vote.label, "counted": vote.counted or vote.is_gold, "late": vote.late},
+            "notice": outcome.notice,
+            **_next_and_progress(request, assignment.image.project, data.validated_data["next"]),
+        }
+        return Response(self.OutputSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+class AssignmentReportApi(APIView):
+    """Report the image of your assignment ("no face / can't see") instead of voting."""
+
+    permission_classes = [IsAnnotator]
+
+    class InputSerializer(serializers.Serializer):
+        reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+        next = serializers.IntegerField(min_value=0, max_value=MAX_CLAIM_COUNT, required=False, default=1)
+
+    class OutputSerializer(serializers.Serializer):
+        next = AssignmentOutputSerializer(many=True)
+        progress = ProgressOutputSerializer()
+
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
+    def post(self, request: Request, assignment_id: int) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        assignment = _own_assignment(request, assignment_id)
+        image_report_create(annotator=request.user, assignment=assignment, reason=data.validated_data["reason"])
+        body = _next_and_progress(request, assignment.image.project, data.validated_data["next"])
+        return Response(self.OutputSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+class AssignmentListApi(APIView):
+    """Your own assignments, newest first (``?project=``, ``?status=``)."""
+
+    permission_classes = [IsAnnotator]
+
+    class FilterSerializer(serializers.Serializer):
+        project = serializers.IntegerField(required=False)
+        status = serializers.ChoiceField(choices=AssignmentStatus.choices, required=False)
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        project = serializers.IntegerField(source="image.project_id")
+        image = serializers.IntegerField(source="image_id")
+        status = serializers.CharField()
+        created_at = serializers.DateTimeField()
+        expires_at = serializers.DateTimeField()
+
+    @extend_schema(parameters=[FilterSerializer], responses={200: OutputSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        queryset = Assignment.objects.filter(annotator=request.user).select_related("image").order_by("-id")
+        if "project" in filters.validated_data:
+            queryset = queryset.filter(image__project_id=filters.validated_data["project"])
+        if "status" in filters.validated_data:
+            queryset = queryset.filter(status=filters.validated_data["status"])
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(queryset, request, view=self)
+        return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
+
+
+class VoteListApi(APIView):
+    """Votes, newest first: annotators get their own, researchers and admins every vote
+    (``?project=``, ``?annotator=``)."""
+
+    permission_classes = [IsMember]
+
+    class FilterSerializer(serializers.Serializer):
+        project = serializers.IntegerField(required=False)
+        annotator = serializers.IntegerField(required=False)
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        project = serializers.IntegerField(source="image.project_id")
+        image = serializers.IntegerField(source="image_id")
+        annotator = serializers.IntegerField(source="annotator_id")
+        label = serializers.IntegerField()
+        time_taken_ms = serializers.IntegerField(allow_null=True)
+        counted = serializers.BooleanField()
+        late = serializers.BooleanField()
+        created_at = serializers.DateTimeField()
+
+    @extend_schema(parameters=[FilterSerializer], responses={200: OutputSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        queryset = Vote.objects.select_related("image").order_by("-id")
+        if not has_role(request.user, RESEARCHER, ADMIN):
+            queryset = queryset.filter(annotator=request.user)
+        elif "annotator" in filters.validated_data:
+            queryset = queryset.filter(annotator_id=filters.validated_data["annotator"])
+        if "project" in filters.validated_data:
+            queryset = queryset.filter(image__project_id=filters.validated_data["project"])
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(queryset, request, view=self)
+        data = self.OutputSerializer(page, many=True).data
+        if not has_role(request.user, RESEARCHER, ADMIN):
+            # Gold checks are not revealed to annotators (their votes read as counted).
+            for row, vote in zip(data, page, strict=True):
+                row["counted"] = vote.counted or vote.is_gold
+        return paginator.get_paginated_response(data)
+
+
+urlpatterns: list[URLPattern] = [
+    path("assignments", AssignmentListApi.as_view(), name="assignment-list"),
+    path("assignments/<int:assignment_id>/vote", AssignmentVoteApi.as_view(), name="assignment-vote"),
+    path("assignments/<int:assignment_id>/report", AssignmentReportApi.as_view(), name="assignment-report"),
+    path("votes", VoteListApi.as_view(), name="vote-list"),
+]

@@ -70,12 +70,21 @@ class Image(models.Model):
             ),
         ]
         indexes = [
-            # The assignment query: ready, non-gold images of a project, least loaded first,
-            # random tie-break. Partial so it only holds images that can be served.
+            # The assignment query: ready, non-gold images of a project, least loaded first
+            # (counted votes + live reservations), random tie-break. Partial so it only holds
+            # images that can be served; the claim walks it from the front and stops early.
             models.Index(
-                fields=["project", "counted_votes", "random_key"],
-                name="image_assign_idx",
+                models.F("project"),
+                models.F("counted_votes") + models.F("reserved"),
+                models.F("random_key"),
+                name="image_assign_load_idx",
                 condition=models.Q(status="ready", is_gold=False),
+            ),
+            # Gold checks are few; the claim picks one at a random point of this index.
+            models.Index(
+                fields=["project", "random_key"],
+                name="image_gold_idx",
+                condition=models.Q(status="ready", is_gold=True),
             ),
             models.Index(fields=["project", "status"], name="image_project_status_idx"),
         ]

@@ -6,7 +6,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "annotation.apis.schema.ViewNamedAutoSchema",
     "EXCEPTION_HANDLER": "annotation.apis.errors.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
@@ -17,4 +17,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Crowd votes on face photos into a reliable facial-expression dataset.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {
+        "JobStatusEnum": "annotation.models.job.JobStatus",
+        "ImageStatusEnum": "annotation.models.image.ImageStatus",
+        "AssignmentStatusEnum": "annotation.models.assignment.AssignmentStatus",
+    },
 }

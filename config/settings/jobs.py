@@ -22,3 +22,11 @@ CACHES = (
     if REDIS_URL
     else {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 )
+
+# Periodic tasks (run a beat: `celery -A config beat`, or a worker with `-B`).
+CELERY_BEAT_SCHEDULE = {
+    "release-expired-reservations": {
+        "task": "annotation.tasks.assignments_release_expired",
+        "schedule": env_int("RAF_RELEASE_EXPIRED_EVERY_S", 60),
+    },
+}

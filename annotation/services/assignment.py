@@ -1,0 +1,171 @@
+"""Assignment: hand out images "randomly and equally".
+
+An image is served while ``counted_votes + reserved < votes_wanted``. Among the images an
+annotator has neither reserved nor voted on, the claim takes the least loaded (counted votes
+plus live reservations) with a random tie-break, walking the partial expression index
+``image_assign_load_idx (project, counted_votes + reserved, random_key)`` from its front, so
+it reads a handful of index entries whatever the size of the project (no ``ORDER BY random()``).
+Each claimed image gets a fresh ``random_key``, which re-shuffles it among the images of its
+new load.
+
+Concurrency is the database's job: the candidate rows are taken with
+``SELECT ... FOR UPDATE SKIP LOCKED`` inside the claim's transaction, so two annotators never
+wait on each other and never get the same slot; ``Image.reserved`` is raised in the same
+transaction that inserts the :class:`Assignment`. A reservation lives until ``expires_at``
+(``Project.reservation_timeout_s``); expired ones are released lazily by every claim and by
+the periodic task ``assignments_release_expired``.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from datetime import datetime, timedelta
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db.models.functions import Random
+from django.utils import timezone
+
+from annotation.apis.errors import ServiceError
+from annotation.models import Assignment, Image, ImageStatus, Project, Qualification, Vote
+from annotation.models.assignment import AssignmentStatus
+
+# An annotator holds at most this many live reservations per project: enough for a page to
+# show one image and preload the next ones, few enough that an abandoned tab blocks little.
+MAX_OPEN_PER_ANNOTATOR = 4
+MAX_CLAIM_COUNT = 2
+# Expired reservations released per claim (the periodic task takes care of any backlog).
+RELEASE_BATCH = 50
+
+
+def assignment_claim_next(
+    *, annotator: AbstractBaseUser, project: Project, count: int = 1, resume: bool = False
+) -> list[Assignment]:
+    """Reserve up to ``count`` images for ``annotator`` and return their assignments.
+
+    With ``resume`` the annotator's live open reservations in the project are returned first
+    (a reloaded page gets back the images it was showing). Gold images are mixed in at
+    ``project.gold_rate``. Returns ``[]`` when nothing is left for this annotator.
+    Raises ``ServiceError(code="not_qualified", 403)`` without a qualification.
+    """
+    if not 0 <= count <= MAX_CLAIM_COUNT:
+        raise ServiceError(f"count must be between 0 and {MAX_CLAIM_COUNT}.", code="invalid_count")
+    _require_qualification(annotator=annotator, project=project)
+    if count == 0:
+        return []
+    assignments_release_expired(limit=RELEASE_BATCH)
+
+    now = timezone.now()
+    open_ones = list(
+        Assignment.objects.filter(
+            annotator=annotator, image__project=project, status=AssignmentStatus.OPEN, expires_at__gt=now
+        )
+        .select_related("image")
+        .order_by("created_at", "id")
+    )
+    resumed = open_ones[:count] if resume else []
+    fresh = min(count - len(resumed), MAX_OPEN_PER_ANNOTATOR - len(open_ones))
+    if fresh <= 0:
+        return resumed
+    n_gold = sum(random.random() < project.gold_rate for _ in range(fresh))
+    claimed = _claim(annotator=annotator, project=project, n_regular=fresh - n_gold, n_gold=n_gold, now=now)
+    return resumed + claimed
+
+
+def _require_qualification(*, annotator: AbstractBaseUser, project: Project) -> None:
+    qualified = Qualification.objects.filter(annotator=annotator, project=project, qualified_at__isnull=False).exists()
+    if not qualified:
+        raise ServiceError(
+            "Pass the tutorial and the quiz of this project before annotating.",
+            code="not_qualified",
+            status_code=403,
+        )
+
+
+def _claim(
+    *, annotator: AbstractBaseUser, project: Project, n_regular: int, n_gold: int, now: datetime
+) -> list[Assignment]:
+    expires_at = now + timedelta(seconds=project.reservation_timeout_s)
+    for _attempt in range(3):
+        try:
+            with transaction.atomic():
+                images = _lock_gold(annotator=annotator, project=project, count=n_gold) if n_gold else []
+                images += _lock_regular(annotator=annotator, project=project, count=n_regular + n_gold - len(images))
+                if not images:
+                    return []
+                Image.objects.filter(pk__in=[image.pk for image in images]).update(
+                    reserved=F("reserved") + 1, random_key=Random()
+                )
+                return Assignment.objects.bulk_create(
+                    Assignment(image=image, annotator=annotator, is_gold=image.is_gold, expires_at=expires_at)
+                    for image in images
+                )
+        except IntegrityError:
+            # The same annotator claimed the same image from two tabs at once; the unique
+            # (annotator, image) constraint refused one. Try again: the row is now excluded.
+            continue
+    return []
+
+
+def _unseen(queryset: QuerySet[Image], annotator: AbstractBaseUser) -> QuerySet[Image]:
+    return queryset.exclude(Exists(Assignment.objects.filter(image=OuterRef("pk"), annotator=annotator))).exclude(
+        Exists(Vote.objects.filter(image=OuterRef("pk"), annotator=annotator))
+    )
+
+
+def _lock_regular(*, annotator: AbstractBaseUser, project: Project, count: int) -> list[Image]:
+    if count <= 0:
+        return []
+    candidates = _unseen(
+        Image.objects.filter(project=project, status=ImageStatus.READY, is_gold=False)
+        .alias(load=F("counted_votes") + F("reserved"))
+        .filter(load__lt=F("votes_wanted")),
+        annotator,
+    )
+    # Same expressions, same order as image_assign_load_idx: an ordered index scan with LIMIT.
+    return list(
+        candidates.order_by(F("counted_votes") + F("reserved"), "random_key")
+        .select_for_update(skip_locked=True, of=("self",))
+        .only("id", "width", "height", "is_gold")[:count]
+    )
+
+
+def _lock_gold(*, annotator: AbstractBaseUser, project: Project, count: int) -> list[Image]:
+    """Gold images from a random point of ``image_gold_idx`` (wrapping round), unseen ones only."""
+    start = random.random()
+    base = _unseen(Image.objects.filter(project=project, status=ImageStatus.READY, is_gold=True), annotator)
+    picked: list[Image] = []
+    for part in (base.filter(random_key__gte=start), base.filter(random_key__lt=start)):
+        picked += list(
+            part.exclude(pk__in=[image.pk for image in picked])
+            .order_by("random_key")
+            .select_for_update(skip_locked=True, of=("self",))
+            .only("id", "width", "height", "is_gold")[: count - len(picked)]
+        )
+        if len(picked) >= count:
+            break
+    return picked
+
+
+def assignments_release_expired(*, limit: int = 1000) -> int:
+    """Release up to ``limit`` open reservations past their expiry; returns how many.
+
+    Each is marked ``expired`` and its image's ``reserved`` lowered in the same transaction.
+    Rows another transaction holds (a vote being written on them) are skipped, not waited on.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        expired = list(
+            Assignment.objects.filter(status=AssignmentStatus.OPEN, expires_at__lte=now)
+            .select_for_update(skip_locked=True)
+            .values_list("id", "image_id")[:limit]
+        )
+        if not expired:
+            return 0
+        Assignment.objects.filter(pk__in=[pk for pk, _ in expired]).update(status=AssignmentStatus.EXPIRED)
+        # Lowered image by image in id order, so two releasers never deadlock.
+        for image_id, n in sorted(Counter(image_id for _, image_id in expired).items()):
+            Image.objects.filter(pk=image_id).update(reserved=F("reserved") - n)
+    return len(expired)

@@ -1,0 +1,138 @@
+"""Votes and reports on an annotator's own reservation.
+
+A vote is written in one transaction with the assignment (locked ``FOR UPDATE``) and a
+compare-and-set update of the image's counters, and committed before the API answers:
+
+* on a live reservation (``open``, even past ``expires_at`` while nobody released it) the
+  vote counts: ``counted_votes + 1, reserved - 1`` (the reservation held the slot);
+* on a released reservation (``expired``) it counts only while the image still needs votes
+  (``counted_votes + reserved < votes_wanted``); otherwise it is kept with ``late=True,
+  counted=False`` and the outcome carries a notice for the annotator;
+* a gold image's vote is never counted; it updates the annotator's gold score.
+
+The database refuses a second vote by the same annotator on an image and an image going over
+its wanted count; those refusals come back as :class:`ServiceError`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from annotation.apis.errors import ServiceError
+from annotation.models import Assignment, Image, ImageReport, Qualification, Vote
+from annotation.models.assignment import AssignmentStatus
+
+LATE_NOTICE = (
+    "Your reservation of this image had expired and it has received all the votes it needs, "
+    "so your answer was kept but not counted."
+)
+
+
+@dataclass(frozen=True)
+class VoteOutcome:
+    vote: Vote
+    notice: str | None
+
+
+def vote_create(
+    *, annotator: AbstractBaseUser, assignment: Assignment, label: int, time_taken_ms: int | None
+) -> VoteOutcome:
+    """Store ``annotator``'s ``label`` (0-based index into the project's classes) for the image
+    of ``assignment``, which must be the annotator's own open or expired reservation."""
+    project = assignment.image.project
+    if isinstance(label, bool) or not isinstance(label, int) or not 0 <= label < project.n_classes:
+        raise ServiceError(
+            f"label must be an integer from 0 to {project.n_classes - 1}.",
+            code="invalid_label",
+            details={"classes": project.classes},
+        )
+    if time_taken_ms is not None and time_taken_ms < 0:
+        raise ServiceError("time_taken_ms must not be negative.", code="invalid_time")
+    try:
+        with transaction.atomic():
+            locked = _lock_own(annotator=annotator, assignment=assignment)
+            outcome = _write_vote(annotator=annotator, assignment=locked, label=label, time_taken_ms=time_taken_ms)
+    except IntegrityError as exc:
+        raise _integrity_error(exc) from exc
+    return outcome
+
+
+def _lock_own(*, annotator: AbstractBaseUser, assignment: Assignment) -> Assignment:
+    locked = Assignment.objects.select_for_update(of=("self",)).select_related("image").filter(pk=assignment.pk).first()
+    if locked is None or locked.annotator_id != annotator.pk:
+        raise ServiceError("This assignment is not yours.", code="not_your_assignment", status_code=403)
+    if locked.status == AssignmentStatus.VOTED:
+        raise ServiceError("You have already voted on this image.", code="already_voted", status_code=409)
+    if locked.status == AssignmentStatus.REPORTED:
+        raise ServiceError("You reported this image.", code="already_reported", status_code=409)
+    return locked
+
+
+def _write_vote(
+    *, annotator: AbstractBaseUser, assignment: Assignment, label: int, time_taken_ms: int | None
+) -> VoteOutcome:
+    image = assignment.image
+    was_open = assignment.status == AssignmentStatus.OPEN
+    notice = None
+    if assignment.is_gold:
+        counted = late = False
+        if was_open:
+            Image.objects.filter(pk=image.pk).update(reserved=F("reserved") - 1)
+        correct = int(label == image.gold_label)
+        Qualification.objects.filter(annotator=annotator, project_id=image.project_id).update(
+            gold_seen=F("gold_seen") + 1, gold_correct=F("gold_correct") + correct
+        )
+    elif was_open:
+        # The reservation held this slot, so the check constraint can only trip on a bug.
+        Image.objects.filter(pk=image.pk).update(counted_votes=F("counted_votes") + 1, reserved=F("reserved") - 1)
+        counted, late = True, False
+    else:
+        counted = bool(
+            Image.objects.filter(pk=image.pk, counted_votes__lt=F("votes_wanted") - F("reserved")).update(
+                counted_votes=F("counted_votes") + 1
+            )
+        )
+        late = not counted
+        notice = None if counted else LATE_NOTICE
+    vote = Vote.objects.create(
+        image=image,
+        annotator=annotator,
+        label=label,
+        time_taken_ms=time_taken_ms,
+        counted=counted,
+        late=late,
+        is_gold=assignment.is_gold,
+    )
+    Assignment.objects.filter(pk=assignment.pk).update(status=AssignmentStatus.VOTED)
+    return VoteOutcome(vote=vote, notice=notice)
+
+
+def _integrity_error(exc: IntegrityError) -> ServiceError:
+    text = str(exc)
+    if "vote_unique_annotator_image" in text or "UNIQUE" in text:
+        return ServiceError("You have already voted on this image.", code="already_voted", status_code=409)
+    if "image_counted_le_wanted" in text:
+        return ServiceError("This image has all the votes it needs.", code="image_full", status_code=409)
+    return ServiceError("The vote could not be stored.", code="conflict", status_code=409)
+
+
+def image_report_create(*, annotator: AbstractBaseUser, assignment: Assignment, reason: str) -> ImageReport:
+    """Flag the image of the annotator's reservation ("no face / can't see") instead of voting,
+    and release the reservation."""
+    reason = (reason or "").strip() or "no face / can't see"
+    if len(reason) > 200:
+        raise ServiceError("reason must be at most 200 characters.", code="invalid_reason")
+    try:
+        with transaction.atomic():
+            locked = _lock_own(annotator=annotator, assignment=assignment)
+            if locked.status == AssignmentStatus.OPEN:
+                Image.objects.filter(pk=locked.image_id).update(reserved=F("reserved") - 1)
+            report = ImageReport.objects.create(image_id=locked.image_id, annotator=annotator, reason=reason)
+            Assignment.objects.filter(pk=locked.pk).update(status=AssignmentStatus.REPORTED)
+    except IntegrityError as exc:
+        raise ServiceError("You already reported this image.", code="already_reported", status_code=409) from exc
+    return report
