@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from frontend.views import accounts, dashboard, images, journey, label
+from frontend.views import accounts, dashboard, gold_images, images, journey, label
 
 app_name = "frontend"
 
@@ -15,7 +15,13 @@ urlpatterns = [
     path("annotators/", accounts.annotators_invite, name="annotators_invite"),
     path("projects/<int:project_id>/tutorial/", journey.tutorial, name="tutorial"),
     path("projects/<int:project_id>/tutorial/edit/", journey.tutorial_edit, name="tutorial_edit"),
+    path(
+        "projects/<int:project_id>/tutorial/example/<int:label>.jpg",
+        gold_images.tutorial_example,
+        name="tutorial_example",
+    ),
     path("projects/<int:project_id>/quiz/", journey.quiz, name="quiz"),
+    path("projects/<int:project_id>/quiz/picture/<int:position>.jpg", gold_images.quiz_picture, name="quiz_picture"),
     path("projects/<int:project_id>/label/", label.label, name="label"),
     path("projects/<int:project_id>/dashboard/", dashboard.dashboard, name="dashboard"),
     path("projects/<int:project_id>/dashboard/data", dashboard.dashboard_data, name="dashboard_data"),

@@ -133,6 +133,15 @@ def qualification_quiz_start(
     return Quiz(token=token, images=tuple(images[image_id] for image_id in chosen))
 
 
+def quiz_image_ids(*, token: str) -> list[int]:
+    """The image ids of a quiz token, in question order (empty for a bad or expired token)."""
+    try:
+        payload = signing.loads(token, salt=QUIZ_SIGNING_SALT, max_age=QUIZ_MAX_AGE_S)
+    except signing.BadSignature:
+        return []
+    return [int(image_id) for image_id in payload.get("images", [])]
+
+
 def qualification_quiz_submit(
     *, annotator: AbstractBaseUser, project: Project, token: str, answers: dict[int, int]
 ) -> QuizResult:

@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
 
 from annotation.apis.errors import ServiceError
 from annotation.models import Project, Qualification
@@ -17,12 +18,13 @@ from annotation.services.qualification import (
     qualification_mark_tutorial_read,
     qualification_quiz_start,
     qualification_quiz_submit,
+    quiz_image_ids,
     quiz_retry_at,
     tutorial_example_images,
 )
 from frontend.access import page, role_required
-from frontend.images import display_url
 from frontend.tutorial_text import DEFAULT_TUTORIAL, EMOTION_HINTS
+from frontend.views.gold_images import QUIZ_SESSION_KEY
 
 
 @login_required
@@ -59,7 +61,7 @@ def _classes_with_examples(project: Project) -> list[dict[str, object]]:
             "key": index + 1,
             "name": name,
             "hint": EMOTION_HINTS.get(name, ""),
-            "example_url": display_url(examples[index]) if index in examples else "",
+            "example_url": reverse("frontend:tutorial_example", args=[project.pk, index]) if index in examples else "",
         }
         for index, name in enumerate(project.classes)
     ]
@@ -116,14 +118,16 @@ def quiz(request: HttpRequest, project_id: int) -> HttpResponse:
     if qualification.tutorial_read_at is None:
         return redirect("frontend:tutorial", project_id=project.pk)
     if request.method == "POST":
+        # Answers are named by position in the quiz (never by image id); map them back.
+        token = request.POST.get("token", "")
+        image_ids = quiz_image_ids(token=token)
         answers: dict[int, int] = {}
-        for key, value in request.POST.items():
-            if key.startswith("answer-") and key[7:].isdigit() and value.lstrip("-").isdigit():
-                answers[int(key[7:])] = int(value)
+        for position, image_id in enumerate(image_ids):
+            value = request.POST.get(f"answer-{position}", "")
+            if value.lstrip("-").isdigit():
+                answers[image_id] = int(value)
         try:
-            result = qualification_quiz_submit(
-                annotator=request.user, project=project, token=request.POST.get("token", ""), answers=answers
-            )
+            result = qualification_quiz_submit(annotator=request.user, project=project, token=token, answers=answers)
         except ServiceError as exc:
             messages.error(request, exc.message)
             return redirect("frontend:quiz", project_id=project.pk)
@@ -138,7 +142,15 @@ def quiz(request: HttpRequest, project_id: int) -> HttpResponse:
         attempt = qualification_quiz_start(annotator=request.user, project=project)
     except ServiceError as exc:
         return page(request, "quiz_wait.html", {"project": project, "problem": exc.message}, status=exc.status_code)
-    questions = [{"image": image, "url": display_url(image)} for image in attempt.images]
+    request.session[QUIZ_SESSION_KEY.format(project_id=project.pk)] = attempt.token
+    questions = [
+        {
+            "image": image,
+            "url": reverse("frontend:quiz_picture", args=[project.pk, position]),
+            "field": f"answer-{position}",
+        }
+        for position, image in enumerate(attempt.images)
+    ]
     classes = [{"index": i, "key": i + 1, "name": name} for i, name in enumerate(project.classes)]
     return page(
         request,
