@@ -87,11 +87,14 @@
     stage.replaceChildren(entry.img);
     stage.setAttribute("aria-busy", "false");
     setChoicesEnabled(true);
-    // The vote's time starts when the face is painted, not when the key handler ran.
-    requestAnimationFrame(() => {
+    // The vote's time starts when the face is painted, not when the key handler ran: wait
+    // for the (already preloaded) picture to be decoded, then for the frame that paints it.
+    const painted = () => requestAnimationFrame(() => {
+      if (current !== entry) return;
       entry.shownAt = performance.now();
       app.dispatchEvent(new CustomEvent("raf:shown", { detail: { assignmentId: entry.assignment.id, at: entry.shownAt } }));
     });
+    if (entry.failed) painted(); else entry.img.decode().then(painted, painted);
     if (entry.failed) statusLine.textContent = "This picture did not load. Press 0 if you cannot see a face.";
   }
 
