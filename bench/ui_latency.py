@@ -203,12 +203,13 @@ def drive(base: str, project_id: int, n_votes: int, think_ms: int) -> list[float
         page.wait_for_url(base + "/")
         page.goto(f"{base}/projects/{project_id}/label/")
         page.evaluate(MEASURE_JS)
-        page.wait_for_function("() => window.rafLabel.current() && window.rafLabel.ahead() >= 1")
-        page.wait_for_timeout(think_ms)
+        page.wait_for_function("() => window.rafLabel.ready() && window.rafLabel.ahead() >= 1")
         for n in tqdm(range(1, n_votes + 1), desc="voting", file=sys.stderr):
+            # A person sees the face, looks for think_ms, presses a key.
+            page.wait_for_function("() => window.rafLabel.ready()")
+            page.wait_for_timeout(think_ms)
             page.keyboard.press(str(1 + n % 7))
             page.wait_for_function(f"() => window.__rafLatency.length >= {n}")
-            page.wait_for_timeout(think_ms)
         latencies = page.evaluate("window.__rafLatency")
         page.wait_for_function("() => window.rafLabel.outbox().length === 0")
         browser.close()

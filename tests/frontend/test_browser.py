@@ -76,7 +76,7 @@ def test_it_takes_a_new_annotator_from_sign_up_to_votes_on_the_dashboard(live_se
     alice = User.objects.get(username="alice")
     for n, key in enumerate("12345", start=1):
         shown = page.evaluate("window.rafLabel.current()")
-        page.wait_for_function("() => document.querySelector('#stage img') && window.rafLabel.ahead() >= 1")
+        page.wait_for_function("() => window.rafLabel.ready() && window.rafLabel.ahead() >= 1")
         page.keyboard.press(key)
         page.wait_for_function(f"() => window.rafLabel.current() !== {shown}")
         page.wait_for_function(f"() => document.getElementById('progress-today').textContent === '{n}'")
@@ -125,7 +125,7 @@ def test_it_labels_with_the_keyboard_alone_and_fits_a_360_px_screen(live_server,
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent") == "Skip to main content"
     assert page.evaluate("document.activeElement.getBoundingClientRect().left >= 0")
-    page.wait_for_function("() => !document.querySelector('.choice').disabled")
+    page.wait_for_function("() => window.rafLabel.ready()")
 
     # Every control has a name, every picture a text alternative, the focus ring is visible.
     unnamed = page.evaluate(
@@ -153,4 +153,37 @@ def test_it_labels_with_the_keyboard_alone_and_fits_a_360_px_screen(live_server,
     page.goto(f"{live_server.url}/projects/{project.pk}/tutorial/")
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     screenshots(page, "11-tutorial-360px")
+    context.close()
+
+
+def test_it_keeps_votes_through_a_network_outage_and_sends_them_later(live_server, browser, project, screenshots):
+    annotator = make_user(username="offline", password=PASSWORD)
+    make_qualified(annotator=annotator, project=project)
+    context = browser.new_context(viewport={"width": 1024, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    page.goto(live_server.url + "/login/")
+    page.locator("#id_username").fill("offline")
+    page.locator("#id_password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("heading", name="Projects").wait_for()
+    page.goto(f"{live_server.url}/projects/{project.pk}/label/")
+    page.wait_for_function("() => window.rafLabel.ready() && window.rafLabel.ahead() >= 1")
+
+    page.route("**/vote", lambda route: route.abort("internetdisconnected"))
+    page.keyboard.press("4")
+    # After three failed tries (0.5 s, 1 s backoff) the annotator is told, and the vote waits.
+    alert = page.get_by_role("alert")
+    alert.wait_for()
+    assert "not sent yet" in alert.text_content()
+    stored = page.evaluate(f"JSON.parse(localStorage.getItem('raf.outbox.{project.pk}.{annotator.pk}'))")
+    assert [item["body"]["label"] for item in stored] == [3]
+    assert Vote.objects.filter(annotator=annotator).count() == 0
+    screenshots(page, "12-label-offline")
+
+    page.unroute("**/vote")
+    page.get_by_role("button", name="Retry now").click()
+    page.wait_for_function("() => window.rafLabel.outbox().length === 0")
+    assert alert.is_hidden()
+    assert list(Vote.objects.filter(annotator=annotator).values_list("label", flat=True)) == [3]
     context.close()

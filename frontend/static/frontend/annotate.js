@@ -272,7 +272,12 @@
   });
 
   // Tests and the latency bench read these.
-  window.rafLabel = { outbox: () => outbox.slice(), ahead: () => ahead.length, current: () => current && current.assignment.id };
+  window.rafLabel = {
+    outbox: () => outbox.slice(),
+    ahead: () => ahead.length,
+    current: () => current && current.assignment.id,
+    ready: () => Boolean(current && current.shownAt),
+  };
 
   loadProgress();
   if (outbox.length) statusLine.textContent = `Sending ${outbox.length} answer(s) saved in this browser…`;
