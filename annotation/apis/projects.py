@@ -29,7 +29,9 @@ class ProjectOutputSerializer(serializers.ModelSerializer):
 
 
 class ProjectInputSerializer(serializers.ModelSerializer):
-    classes = serializers.ListField(child=serializers.CharField(max_length=40), min_length=2, max_length=50)
+    classes = serializers.ListField(
+        child=serializers.CharField(max_length=40), min_length=2, max_length=50, required=False
+    )
 
     class Meta:
         model = Project

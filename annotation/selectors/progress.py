@@ -37,13 +37,20 @@ def annotator_progress(*, annotator: AbstractBaseUser, project: Project) -> Prog
 
 def project_remaining(*, project: Project) -> int:
     """Ready images of ``project`` that still need votes (counted + reserved < wanted)."""
-    key = f"raf:remaining:{project.pk}"
+    if not REMAINING_CACHE_S:
+        return _count_remaining(project)
+    # created_at in the key: a recreated project with a reused id never reads a stale count.
+    key = f"raf:remaining:{project.pk}:{project.created_at.timestamp()}"
     remaining = cache.get(key)
     if remaining is None:
-        remaining = (
-            Image.objects.filter(project=project, status=ImageStatus.READY, is_gold=False)
-            .filter(counted_votes__lt=F("votes_wanted") - F("reserved"))
-            .count()
-        )
+        remaining = _count_remaining(project)
         cache.set(key, remaining, REMAINING_CACHE_S)
     return remaining
+
+
+def _count_remaining(project: Project) -> int:
+    return (
+        Image.objects.filter(project=project, status=ImageStatus.READY, is_gold=False)
+        .filter(counted_votes__lt=F("votes_wanted") - F("reserved"))
+        .count()
+    )

@@ -1,0 +1,113 @@
+"""Every route under /api/v1/ x every role: who may call it.
+
+The routes are read from the URL resolver, so a new endpoint fails
+``test_it_lists_every_api_route`` until it is added to ``MATRIX`` with the roles allowed.
+"Allowed" means the permission layer let the request through (any answer but 401/403);
+"denied" means 401 or 403.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from rest_framework.test import APIClient
+
+from annotation.models import Job
+from annotation.services.assignment import assignment_claim_next
+from tests.annotation.factories import make_images, make_project, make_real_image, make_user, qualify
+
+ANON, ANNOTATOR, RESEARCHER, ADMIN = "anonymous", "annotator", "researcher", "admin"
+ROLES = (ANON, ANNOTATOR, RESEARCHER, ADMIN)
+MEMBERS = {ANNOTATOR, RESEARCHER, ADMIN}
+
+# url name -> {HTTP method: roles allowed}
+MATRIX: dict[str, dict[str, set[str]]] = {
+    "auth-token": {"POST": set(ROLES)},
+    "project-list": {"GET": MEMBERS, "POST": {ADMIN}},
+    "project-detail": {"GET": MEMBERS, "PATCH": {ADMIN}},
+    "project-claim": {"POST": {ANNOTATOR, ADMIN}},
+    "project-progress": {"GET": {ANNOTATOR, ADMIN}},
+    "assignment-list": {"GET": {ANNOTATOR, ADMIN}},
+    "assignment-vote": {"POST": {ANNOTATOR, ADMIN}},
+    "assignment-report": {"POST": {ANNOTATOR, ADMIN}},
+    "vote-list": {"GET": MEMBERS},
+    "image-list": {"GET": {RESEARCHER, ADMIN}},
+    "image-detail": {"GET": {RESEARCHER, ADMIN}},
+    "image-display": {"GET": MEMBERS},
+    "job-list": {"GET": MEMBERS},
+    "job-detail": {"GET": MEMBERS},
+    "job-cancel": {"POST": {ADMIN}},
+}
+
+# A plausible body per route, so that allowed requests get past input validation.
+BODIES: dict[str, dict] = {
+    "auth-token": {"username": "nobody", "password": "wrong"},
+    "project-list": {"name": "new project"},
+    "project-detail": {"gold_rate": 0.1},
+    "project-claim": {"count": 1},
+    "assignment-vote": {"label": 1, "next": 0},
+    "assignment-report": {"reason": "no face", "next": 0},
+}
+
+
+def api_route_names() -> set[str]:
+    names: set[str] = set()
+
+    def walk(patterns, prefix: str, namespace: str | None) -> None:
+        for pattern in patterns:
+            route = prefix + str(pattern.pattern)
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, route, pattern.namespace or namespace)
+            elif isinstance(pattern, URLPattern) and route.startswith("api/v1/"):
+                names.add(pattern.name or f"<unnamed {route}>")
+
+    walk(get_resolver().url_patterns, "", None)
+    return names
+
+
+def test_it_lists_every_api_route():
+    routes = api_route_names()
+    assert routes - set(MATRIX) == set(), "add these /api/v1/ routes to MATRIX with the roles allowed"
+    assert set(MATRIX) - routes == set(), "MATRIX names routes that no longer exist"
+
+
+@pytest.fixture
+def world(db):
+    project = make_project(gold_rate=0.0)
+    make_images(project, 3)
+    users = {role: make_user(role) for role in (ANNOTATOR, RESEARCHER, ADMIN)}
+    for user in users.values():
+        qualify(user, project)
+    image = make_real_image(project)
+    [assignment] = assignment_claim_next(annotator=users[ANNOTATOR], project=project)
+    job = Job.objects.create(kind="import", project=project, created_by=users[ANNOTATOR])
+    ids = {
+        "project_id": project.pk,
+        "image_id": assignment.image_id if assignment.image_id == image.pk else image.pk,
+        "assignment_id": assignment.pk,
+        "job_id": job.pk,
+    }
+    return users, ids
+
+
+def _kwargs(name: str, ids: dict[str, int]) -> dict[str, int]:
+    pattern = next(p for p in get_resolver().url_patterns if "api/v1/" in str(p.pattern) and isinstance(p, URLResolver))
+    route = next(str(p.pattern) for p in pattern.url_patterns if p.name == name)
+    return {key: value for key, value in ids.items() if f"<int:{key}>" in route}
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("name", "method"), [(name, method) for name, methods in MATRIX.items() for method in methods])
+def test_it_enforces_the_role_matrix(world, name, method, role):
+    users, ids = world
+    client = APIClient()
+    if role != ANON:
+        client.force_authenticate(users[role])
+    url = reverse(f"api:{name}", kwargs=_kwargs(name, ids))
+    response = getattr(client, method.lower())(url, BODIES.get(name, {}), format="json")
+    allowed = role in MATRIX[name][method]
+    if allowed:
+        assert response.status_code not in (401, 403) and response.status_code < 500, (response.status_code, url)
+    else:
+        assert response.status_code in (401, 403), (response.status_code, url)
+        assert "error" in response.json()
