@@ -25,5 +25,6 @@ urlpatterns = [
     path("projects/<int:project_id>/label/", label.label, name="label"),
     path("projects/<int:project_id>/dashboard/", dashboard.dashboard, name="dashboard"),
     path("projects/<int:project_id>/dashboard/data", dashboard.dashboard_data, name="dashboard_data"),
+    path("images/", images.image_lookup, name="image_lookup"),
     path("images/<int:image_id>/", images.image_detail, name="image"),
 ]

@@ -157,6 +157,29 @@ def recent_jobs(*, project: Project, limit: int = 10) -> list[dict[str, Any]]:
     ]
 
 
+def recent_images(*, project: Project, limit: int = 12) -> list[dict[str, Any]]:
+    """The images voted on most recently (newest first), for links to their pages."""
+    ids: list[int] = []
+    for image_id in (
+        Vote.objects.filter(image__project=project).order_by("-id").values_list("image_id", flat=True)[: limit * 20]
+    ):
+        if image_id not in ids:
+            ids.append(image_id)
+        if len(ids) == limit:
+            break
+    images = Image.objects.in_bulk(ids)
+    return [
+        {
+            "id": i,
+            "status": images[i].status,
+            "counted_votes": images[i].counted_votes,
+            "votes_wanted": images[i].votes_wanted,
+        }
+        for i in ids
+        if i in images
+    ]
+
+
 def dashboard_stats(*, project: Project) -> dict[str, Any]:
     """Everything the dashboard shows, as JSON-ready values."""
     run = ReliabilityRun.objects.filter(project=project, is_current=True).first()
@@ -170,5 +193,6 @@ def dashboard_stats(*, project: Project) -> dict[str, Any]:
         "annotators": annotator_table(project=project),
         "reliability_run": run_info,
         "jobs": recent_jobs(project=project),
+        "recent_images": recent_images(project=project),
         "generated_at": timezone.now().isoformat(),
     }

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
 
 from annotation.models import Image
 from annotation.permissions import RESEARCHER
@@ -13,6 +13,14 @@ from frontend.images import display_url
 
 LANDMARK_NAMES = ("left eye", "right eye", "nose tip", "left mouth corner", "right mouth corner")
 BAR_WIDTH, BAR_GAP, CHART_HEIGHT = 44, 10, 160
+
+
+@role_required(RESEARCHER)
+def image_lookup(request: HttpRequest) -> HttpResponse:
+    image_id = request.GET.get("id", "")
+    if not image_id.isdigit():
+        raise Http404
+    return redirect("frontend:image", image_id=int(image_id))
 
 
 @role_required(RESEARCHER)

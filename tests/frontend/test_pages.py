@@ -154,6 +154,9 @@ def test_it_shows_votes_and_reliability_on_the_dashboard_data(client, project):
         900.0,
         0.87,
     )
+    assert [row["id"] for row in data["recent_images"]] == [image.pk]
+    lookup = client.get(reverse("frontend:image_lookup"), {"id": image.pk})
+    assert lookup.url == reverse("frontend:image", args=[image.pk])
     page = client.get(reverse("frontend:dashboard", args=[project.pk]))
     assert page.status_code == 200 and annotator.username.encode() in page.content
 
