@@ -136,12 +136,13 @@ def test_it_invites_one_annotator_with_a_working_set_password_link(client):
 
 
 def test_it_shows_votes_and_reliability_on_the_dashboard_data(client, project):
-    from annotation.models import AnnotatorReliability, ReliabilityRun
+    from annotation.models import AnnotatorReliability, Job, ReliabilityRun
 
     annotator = make_user()
     image = make_image(project=project)
     Vote.objects.create(image=image, annotator=annotator, label=3, time_taken_ms=900)
     run = ReliabilityRun.objects.create(project=project, succeeded=True, is_current=True)
+    Job.objects.create(kind="reliability", project=project, status="running", progress=0.4, message="EM step 3")
     AnnotatorReliability.objects.create(run=run, annotator=annotator, reliability=0.87, kept=True, votes=1)
     _client(client, make_user(role="researcher"))
     data = client.get(reverse("frontend:dashboard_data", args=[project.pk])).json()
@@ -155,6 +156,9 @@ def test_it_shows_votes_and_reliability_on_the_dashboard_data(client, project):
         0.87,
     )
     assert [row["id"] for row in data["recent_images"]] == [image.pk]
+    assert [(job["kind"], job["progress"], job["message"]) for job in data["jobs"]] == [
+        ("reliability", 0.4, "EM step 3")
+    ]
     lookup = client.get(reverse("frontend:image_lookup"), {"id": image.pk})
     assert lookup.url == reverse("frontend:image", args=[image.pk])
     page = client.get(reverse("frontend:dashboard", args=[project.pk]))
