@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from config.env import env_int, env_str
-from config.settings.base import BASE_DIR
+from config.env import env_bool, env_int, env_str
+from config.settings.base import BASE_DIR, RAF_ENV
 
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
@@ -35,5 +35,8 @@ RAF_MAX_IMAGE_PIXELS = env_int("RAF_MAX_IMAGE_PIXELS", 40_000_000)
 RAF_DOWNLOAD_TIMEOUT_S = env_int("RAF_DOWNLOAD_TIMEOUT_S", 20)
 RAF_DOWNLOAD_CONCURRENCY = env_int("RAF_DOWNLOAD_CONCURRENCY", 8)
 RAF_DOWNLOAD_RETRIES = env_int("RAF_DOWNLOAD_RETRIES", 3)
+# URL imports may reach loopback/private/link-local hosts only when allowed (off in production,
+# so an import cannot probe the platform's own network or a cloud metadata endpoint).
+RAF_DOWNLOAD_ALLOW_PRIVATE = env_bool("RAF_DOWNLOAD_ALLOW_PRIVATE", RAF_ENV != "production")
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("RAF_MAX_UPLOAD_BYTES", 200 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024

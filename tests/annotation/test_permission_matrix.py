@@ -37,6 +37,7 @@ MATRIX: dict[str, dict[str, set[str]]] = {
     "job-list": {"GET": MEMBERS},
     "job-detail": {"GET": MEMBERS},
     "job-cancel": {"POST": {ADMIN}},
+    "import-start": {"POST": {ADMIN}},
 }
 
 # A plausible body per route, so that allowed requests get past input validation.

@@ -1,0 +1,63 @@
+"""``manage.py load_demo``: the demo project, accounts and photos (idempotent)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command, get_commands
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
+
+from annotation.models import Vote
+from annotation.services.demo import DEMO_ACCOUNTS, demo_load
+from annotation.services.imports import ImportOutcome
+
+
+class Command(BaseCommand):
+    help = "Load the demo: project 'Demo: London faces', demo accounts, London set photos, gold images."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--force", action="store_true", help="Allow in production (creates known passwords).")
+        parser.add_argument("--no-votes", action="store_true", help="Do not run simulate_votes.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if settings.RAF_ENV == "production" and not options["force"]:
+            raise CommandError("Refusing to create demo accounts with known passwords in production (use --force).")
+        bar = tqdm(total=0, unit="photo", desc="demo photos", disable=options["verbosity"] == 0)
+
+        def on_outcome(outcome: ImportOutcome, done: int, total: int) -> None:
+            bar.total = total
+            bar.update(1)
+            if outcome.status == "rejected":
+                bar.write(f"rejected {outcome.source}: {outcome.reason}", file=self.stdout)
+
+        try:
+            summary = demo_load(on_outcome=on_outcome)
+        finally:
+            bar.close()
+        project, report = summary.project, summary.report
+        assert report is not None
+        self.stdout.write(
+            f"project {project.name!r} (id {project.pk}): photos imported {report.imported}, "
+            f"already there {report.duplicate}, rejected {report.rejected}; gold marked {summary.gold_marked}; "
+            f"set ready without face detection {summary.marked_ready}"
+        )
+        for username, password, role in DEMO_ACCOUNTS:
+            state = "created" if username in summary.accounts_created else "exists"
+            self.stdout.write(f"  {role:10s} login {username} / {password} ({state})")
+        self._simulate_votes(project.pk, skip=options["no_votes"])
+
+    def _simulate_votes(self, project_id: int, *, skip: bool) -> None:
+        if skip:
+            return
+        if "simulate_votes" not in get_commands():
+            self.stdout.write("simulate_votes is not installed: the demo has no votes yet.")
+            return
+        if Vote.objects.filter(image__project_id=project_id).exists():
+            self.stdout.write("demo project already has votes: simulate_votes skipped.")
+            return
+        try:
+            call_command("simulate_votes", "--project", str(project_id), stdout=self.stdout)
+        except (CommandError, TypeError, SystemExit) as exc:
+            self.stderr.write(f"simulate_votes failed ({exc}); the demo works without votes.")

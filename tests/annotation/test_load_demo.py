@@ -1,0 +1,67 @@
+"""``manage.py load_demo``: demo project, accounts per role, London photos, gold; idempotent."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import CommandError, call_command
+
+from annotation.models import Image, ImageStatus, Project, Qualification
+from annotation.permissions import has_role
+from annotation.services.demo import DEMO_PROJECT_NAME, GOLD_PER_FOLDER
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def load() -> str:
+    out = io.StringIO()
+    call_command("load_demo", "--no-votes", stdout=out)
+    return out.getvalue()
+
+
+def test_it_loads_the_demo_once_and_changes_nothing_the_second_time(django_capture_on_commit_callbacks) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        first = load()
+    project = Project.objects.get(name=DEMO_PROJECT_NAME)
+    snapshot = sorted(Image.objects.filter(project=project).values_list("pk", "sha256", "is_gold", "gold_label"))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        second = load()
+
+    assert "photos imported 128" in first and "photos imported 0, already there 128" in second
+    after = sorted(Image.objects.filter(project=project).values_list("pk", "sha256", "is_gold", "gold_label"))
+    assert after == snapshot
+    assert Project.objects.filter(name=DEMO_PROJECT_NAME).count() == 1
+    assert "DeBruine" in project.licence_text
+    gold = Image.objects.filter(project=project, is_gold=True)
+    assert gold.count() == 2 * GOLD_PER_FOLDER
+    for image in gold:
+        expected = "neutral" if "/neutral/" in image.source else "happiness"
+        assert project.classes[image.gold_label] == expected
+    # Without a face detector listening, the frontal demo photos are served as they are.
+    assert not Image.objects.filter(project=project, status=ImageStatus.NEEDS_FACE).exists()
+
+
+def test_it_creates_one_login_per_role_and_qualifies_the_annotator() -> None:
+    load()
+    project = Project.objects.get(name=DEMO_PROJECT_NAME)
+    admin, researcher, annotator = (User.objects.get(username=name) for name in ("admin", "researcher", "annotator"))
+    assert admin.is_superuser and admin.check_password("raf-admin-demo") and has_role(admin, "admin")
+    assert researcher.check_password("raf-researcher-demo") and has_role(researcher, "researcher")
+    assert not has_role(researcher, "admin")
+    assert annotator.check_password("raf-annotator-demo") and has_role(annotator, "annotator")
+    assert Qualification.objects.get(annotator=annotator, project=project).is_qualified
+
+
+def test_it_refuses_to_run_in_production_without_force(settings) -> None:
+    settings.RAF_ENV = "production"
+    with pytest.raises(CommandError, match="production"):
+        load()
+    assert not User.objects.filter(username="admin").exists()

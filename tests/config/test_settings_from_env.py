@@ -1,0 +1,86 @@
+"""Production settings refuse unsafe values. Each case is a fresh interpreter running
+``django.setup()`` with its own environment; they run in parallel to keep the suite quick."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+GOOD_SECRET = "k3y-" + "x" * 40
+SETUP = "import django; django.setup(); from django.conf import settings; "
+REPORT_SECURITY = SETUP + (
+    "import json; print(json.dumps({'debug': settings.DEBUG, 'hosts': settings.ALLOWED_HOSTS, "
+    "'secure_cookies': getattr(settings, 'SESSION_COOKIE_SECURE', False), "
+    "'private_downloads': settings.RAF_DOWNLOAD_ALLOW_PRIVATE}))"
+)
+PRODUCTION = {"RAF_ENV": "production"}
+
+CASES: dict[str, tuple[dict[str, str], str]] = {
+    "prod-nothing-set": (PRODUCTION, REPORT_SECURITY),
+    "prod-debug-on": ({**PRODUCTION, "DEBUG": "true", "SECRET_KEY": GOOD_SECRET, "ALLOWED_HOSTS": "raf.example"}, ""),
+    "prod-default-secret": (
+        {**PRODUCTION, "SECRET_KEY": "dev-only-insecure-secret-key-change-me", "ALLOWED_HOSTS": "raf.example"},
+        "",
+    ),
+    "prod-short-secret": ({**PRODUCTION, "SECRET_KEY": "short", "ALLOWED_HOSTS": "raf.example"}, ""),
+    "prod-empty-hosts": ({**PRODUCTION, "SECRET_KEY": GOOD_SECRET, "ALLOWED_HOSTS": " , "}, ""),
+    "prod-good": ({**PRODUCTION, "SECRET_KEY": GOOD_SECRET, "ALLOWED_HOSTS": "raf.example,www.raf.example"}, ""),
+}
+CLEARED = ("RAF_ENV", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "REDIS_URL", "CELERY_BROKER_URL", "DATABASE_URL")
+
+
+@pytest.fixture(scope="module")
+def outcomes() -> dict[str, subprocess.CompletedProcess[str]]:
+    base = {key: value for key, value in os.environ.items() if key not in CLEARED}
+    base["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    running = {
+        name: subprocess.Popen(
+            [sys.executable, "-c", code or REPORT_SECURITY],
+            cwd=ROOT,
+            env={**base, **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name, (env, code) in CASES.items()
+    }
+    done = {}
+    for name, process in running.items():
+        stdout, stderr = process.communicate(timeout=120)
+        done[name] = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+    return done
+
+
+@pytest.mark.parametrize(
+    ("case", "problem"),
+    [
+        ("prod-nothing-set", "SECRET_KEY must be set"),
+        ("prod-nothing-set", "ALLOWED_HOSTS must not be empty"),
+        ("prod-debug-on", "DEBUG must be off"),
+        ("prod-default-secret", "SECRET_KEY must be set"),
+        ("prod-short-secret", "SECRET_KEY must be set"),
+        ("prod-empty-hosts", "ALLOWED_HOSTS must not be empty"),
+    ],
+)
+def test_it_refuses_to_start_production_with_unsafe_settings(outcomes, case: str, problem: str) -> None:
+    result = outcomes[case]
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and problem in result.stderr
+
+
+def test_it_starts_production_with_safe_settings(outcomes) -> None:
+    result = outcomes["prod-good"]
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report == {
+        "debug": False,
+        "hosts": ["raf.example", "www.raf.example"],
+        "secure_cookies": True,
+        "private_downloads": False,
+    }
