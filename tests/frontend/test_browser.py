@@ -186,4 +186,16 @@ def test_it_keeps_votes_through_a_network_outage_and_sends_them_later(live_serve
     page.wait_for_function("() => window.rafLabel.outbox().length === 0")
     assert alert.is_hidden()
     assert list(Vote.objects.filter(annotator=annotator).values_list("label", flat=True)) == [3]
+
+    # The server stores a vote but its answer is lost: the resend is recognised, not doubled.
+    def lose_the_answer(route):
+        route.fetch()
+        route.abort("connectionreset")
+
+    page.route("**/vote", lose_the_answer, times=1)
+    page.wait_for_function("() => window.rafLabel.ready()")
+    page.keyboard.press("7")
+    page.wait_for_function("() => window.rafLabel.outbox().length === 0")
+    assert sorted(Vote.objects.filter(annotator=annotator).values_list("label", flat=True)) == [3, 6]
+    assert "not recorded" not in page.locator("#status").text_content()
     context.close()

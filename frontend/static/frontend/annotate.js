@@ -180,20 +180,28 @@
       sending = false;
     }
     const { status, data } = result;
-    if (status === 200 || status === 201) {
+    const code = data && data.error ? data.error.code : "";
+    if (code === "already_voted" || code === "already_reported") {
+      // Stored by an earlier try whose answer was lost on the way back: done, nothing to say.
+      outbox.shift(); saveOutbox(); failures = 0; clearAlert();
+      pump();
+    } else if (status === 200 || status === 201) {
       outbox.shift(); saveOutbox(); failures = 0; clearAlert();
       updateProgress(data && data.progress);
       if (data && data.notice) statusLine.textContent = data.notice;
       addAssignments(data && data.next);
       if (!current && !ahead.length && finished) showFinished();
       pump();
-    } else if (status === 401 || status === 403) {
+    } else if (status === 401 || code === "not_authenticated" || code === "authentication_failed" ||
+               (status === 403 && /CSRF/.test(data && data.error ? data.error.message : ""))) {
+      // Logged out, or logged in again elsewhere (a new CSRF token): keep the outbox; a
+      // reload after logging in sends it.
       stopped = true;
       showAlert("You are logged out. Your unsent votes are kept in this browser; log in again to send them.");
       const link = document.createElement("a"); link.href = cfg.loginUrl; link.textContent = " Log in";
       alertText.appendChild(link);
     } else if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
-      // The server refused this one for good (e.g. already voted): drop it, say so, go on.
+      // The server refused this one for good (e.g. the image has all its votes): drop it, say so.
       outbox.shift(); saveOutbox(); failures = 0;
       const message = data && data.error ? data.error.message : `error ${status}`;
       statusLine.textContent = `One answer was not recorded: ${message}`;
@@ -229,7 +237,9 @@
       window.location.assign(cfg.quizUrl);
     } else if (status === 401 || status === 403) {
       stopped = true;
-      showAlert("You are logged out. Log in again to go on labelling.");
+      showAlert(data && data.error && data.error.code !== "not_authenticated"
+        ? `Labelling is not possible now: ${data.error.message}`
+        : "You are logged out. Log in again to go on labelling.");
     } else {
       scheduleRetry();
     }
