@@ -99,6 +99,10 @@ def test_it_takes_a_new_annotator_from_sign_up_to_votes_on_the_dashboard(live_se
     assert row.locator("td").nth(1).text_content() == "5"
     assert page.locator("#rate-chart svg rect").count() == 24
     screenshots(page, "08-dashboard")
+    page.set_viewport_size({"width": 360, "height": 740})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    screenshots(page, "08-dashboard-360px")
+    page.set_viewport_size({"width": 1280, "height": 900})
     image = votes[0].image
     page.goto(f"{live_server.url}/images/{image.pk}/")
     page.locator(".photo img").wait_for()

@@ -15,8 +15,13 @@
     return node;
   }
 
+  let lastPoints = null;
+
   function drawRate(points) {
-    const width = 720, height = 180, left = 34, bottom = 22, top = 8;
+    lastPoints = points;
+    // Drawn at the holder's own width so the labels keep their size on a phone.
+    const holder = $("rate-chart");
+    const width = Math.max(280, Math.round(holder.clientWidth || 720)), height = 180, left = 34, bottom = 22, top = 8;
     const peak = Math.max(1, ...points.map((p) => p.votes));
     const step = (width - left) / points.length;
     const svg = el("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart", "aria-hidden": "true" });
@@ -29,9 +34,8 @@
       const bar = el("rect", { x: left + i * step + 1, y: top + plotH - h, width: Math.max(1, step - 2), height: h, fill: "#1f5fbf" });
       bar.appendChild(el("title", {}, `${p.hour.slice(11, 16)} UTC: ${p.votes} votes`));
       svg.appendChild(bar);
-      if (i % 4 === 0) svg.appendChild(el("text", { x: left + i * step + step / 2, y: height - 6, "text-anchor": "middle" }, p.hour.slice(11, 16)));
+      if (i % (width < 500 ? 6 : 4) === 0) svg.appendChild(el("text", { x: left + i * step + step / 2, y: height - 6, "text-anchor": "middle" }, p.hour.slice(11, 16)));
     });
-    const holder = $("rate-chart");
     holder.replaceChildren(svg);
     const total = points.reduce((a, p) => a + p.votes, 0);
     holder.setAttribute("aria-label", `Votes per hour over the last 24 hours: ${total} in all, at most ${peak} in one hour.`);
@@ -114,6 +118,12 @@
       try { drawJobs((await getJSON(root.dataset.url)).jobs); } catch (e2) { jobsTimer = setTimeout(pollJobs, 5000); }
     }
   }
+
+  let resizeTimer = null;
+  window.addEventListener("resize", () => {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(() => { if (lastPoints) drawRate(lastPoints); }, 150);
+  });
 
   const initial = JSON.parse($("dashboard-initial").textContent);
   if (initial) draw(initial);
