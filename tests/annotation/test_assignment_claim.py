@@ -27,6 +27,7 @@ from tests.annotation.factories import (
     make_project,
     make_user,
 )
+from tests.conftest import requires_postgres
 
 pytestmark = pytest.mark.django_db
 
@@ -190,3 +191,19 @@ def test_it_claims_in_a_bounded_number_of_queries():
     with CaptureQueriesContext(connection) as queries:
         assignment_claim_next(annotator=user, project=project, count=2)
     assert len(queries) <= 12, [q["sql"] for q in queries]
+
+
+@requires_postgres
+def test_it_reads_the_least_loaded_images_from_the_index_without_sorting():
+    from django.db import connection as conn
+
+    from annotation.services.assignment import _regular_candidates
+
+    project = make_project()
+    make_images(project, 3000)
+    user = make_annotator(project)
+    with conn.cursor() as cursor:
+        cursor.execute("ANALYZE annotation_image")
+    plan = _regular_candidates(annotator=user, project=project)[:2].explain()
+    assert "image_assign_load_idx" in plan, plan
+    assert "Sort" not in plan and "random" not in plan.lower(), plan

@@ -100,5 +100,3 @@ def test_it_keeps_every_invariant_when_annotators_race():
     assert sum(i.counted_votes for i in images) == Vote.objects.filter(counted=True).count()
     assignments_release_expired()
     assert_counters_consistent(project)
-    # The regular images got their votes: 12 x 4 slots for 16 annotators in 4 s is plenty.
-    assert all(i.counted_votes == i.votes_wanted for i in images if not i.is_gold)

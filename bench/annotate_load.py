@@ -1,0 +1,422 @@
+"""Load benchmark of the annotation hot path: claim, vote (+ next), over HTTP, on Postgres.
+
+Starts gunicorn against ``DATABASE_URL`` (default ``postgres://postgres@127.0.0.1:5432/raf_bench``;
+the database is created and migrated, and its annotation tables are emptied: use a database
+of its own), seeds a project of ``--images`` images with bulk ``COPY`` (rows only, no files)
+and ``--annotators`` qualified annotators with API tokens, then runs one thread per
+annotator for ``--seconds``: claim, then vote with ``next=1`` again and again, each on its own
+keep-alive connection. Annotators pace themselves so that together they offer ``--rate``
+votes/s (0: as fast as the server answers).
+
+Prints acknowledged votes/s, p50/p99 latency of the vote requests and an audit of the
+database afterwards: sent, acknowledged, stored, duplicates, over-wanted, lost. With
+``--claim-sizes 30000,300000`` it also times single claims on fresh projects of those sizes.
+The last line is one JSON object.
+
+    python bench/annotate_load.py --annotators 64 --seconds 20 [--images 30000] [--rate 400]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import io
+import json
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/raf_bench"
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--annotators", type=int, default=64)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--images", type=int, default=30_000)
+    parser.add_argument("--rate", type=float, default=400.0, help="Offered votes/s in total; 0 = unpaced.")
+    parser.add_argument("--votes-wanted", type=int, default=40)
+    parser.add_argument("--gold-rate", type=float, default=0.05)
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
+    parser.add_argument("--port", type=int, default=0, help="0: a free port")
+    parser.add_argument("--claim-sizes", default="", help="e.g. 30000,300000: time claims on projects this big")
+    parser.add_argument("--claims", type=int, default=300, help="claims timed per size")
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
+    return parser.parse_args()
+
+
+# ----------------------------------------------------------------------------- database set-up
+
+
+def ensure_database(url: str) -> None:
+    import psycopg
+
+    parts = urlparse(url)
+    name = parts.path.lstrip("/")
+    admin = parts._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def django_env(url: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "DATABASE_URL": url,
+            "DEBUG": "false",
+            "LOG_LEVEL": "WARNING",
+            "DB_CONN_MAX_AGE": "600",
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+        }
+    )
+    env.pop("REDIS_URL", None)  # the hot path needs no broker; the cache is per process
+    env.pop("CELERY_BROKER_URL", None)
+    return env
+
+
+def setup_django(url: str) -> None:
+    os.environ.update(django_env(url))
+    for name in ("REDIS_URL", "CELERY_BROKER_URL"):
+        os.environ.pop(name, None)
+    sys.path.insert(0, str(REPO_ROOT))
+    import django
+
+    django.setup()
+
+
+def empty_tables() -> None:
+    from django.db import connection
+
+    name = connection.settings_dict["NAME"]
+    if "bench" not in name:
+        raise SystemExit(f"refusing to empty database {name!r}: its name must contain 'bench'")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE annotation_vote, annotation_assignment, annotation_imagereport, annotation_face, "
+            "annotation_image, annotation_qualification, annotation_job, annotation_project, "
+            "authtoken_token, auth_user_groups, auth_user CASCADE"
+        )
+
+
+def seed_project(*, name: str, images: int, votes_wanted: int, gold_rate: float) -> int:
+    """A ready project of ``images`` regular images (+1% gold), written with COPY."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from annotation.models import Project
+
+    project = Project.objects.create(name=name, votes_wanted=votes_wanted, gold_rate=gold_rate)
+    n_gold = max(1, images // 100) if gold_rate > 0 else 0
+    now = timezone.now().isoformat()
+    columns = (
+        "project_id, file, sha256, size_bytes, width, height, source, keyword, status, reject_reason, "
+        "votes_wanted, counted_votes, reserved, random_key, is_gold, gold_label, reference_label, "
+        "reference_subset, reference_split, created_at"
+    )
+    rng = random.Random(project.pk)
+    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY annotation_image ({columns}) FROM STDIN") as copy:
+        for i in range(images + n_gold):
+            sha = uuid.uuid4().hex * 2
+            gold = i >= images
+            copy.write_row(
+                (project.pk, f"images/{project.pk}/{sha}.jpg", sha, 50_000, 640, 480, f"bench/{i}.jpg", "bench",
+                 "ready", "", votes_wanted, 0, 0, rng.random(), gold, rng.randrange(7) if gold else None, None,
+                 "", "", now)
+            )  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE annotation_image")
+    return project.pk
+
+
+def seed_annotators(*, project_ids: list[int], n: int, prefix: str) -> list[str]:
+    """``n`` qualified annotators of every project in ``project_ids``; returns their tokens."""
+    from django.contrib.auth.models import Group, User
+    from django.utils import timezone
+    from rest_framework.authtoken.models import Token
+
+    from annotation.models import Qualification
+
+    users = User.objects.bulk_create(User(username=f"{prefix}{i}", password="!") for i in range(n))
+    group = Group.objects.get(name="annotator")
+    User.groups.through.objects.bulk_create(User.groups.through(user_id=u.pk, group_id=group.pk) for u in users)
+    now = timezone.now()
+    Qualification.objects.bulk_create(
+        Qualification(annotator=u, project_id=p, tutorial_read_at=now, qualified_at=now)
+        for u in users
+        for p in project_ids
+    )
+    tokens = Token.objects.bulk_create(Token(user=u, key=Token.generate_key()) for u in users)
+    return [t.key for t in tokens]
+
+
+# ----------------------------------------------------------------------------- server
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_server(args: argparse.Namespace) -> subprocess.Popen:
+    args.port = args.port or free_port()
+    command = [
+        sys.executable, "-m", "gunicorn", "config.wsgi",
+        "--bind", f"127.0.0.1:{args.port}",
+        "--workers", str(args.workers), "--threads", str(args.threads), "--worker-class", "gthread",
+        "--keep-alive", "30", "--backlog", "512", "--log-level", "warning",
+    ]  # fmt: skip
+    server = subprocess.Popen(command, cwd=REPO_ROOT, env=django_env(args.database_url), start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"gunicorn exited with {server.returncode}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=2)
+            conn.request("GET", "/")
+            conn.getresponse().read()
+            return server
+        except OSError:
+            time.sleep(0.3)
+    stop_server(server)
+    raise SystemExit("gunicorn did not start")
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+
+
+# ----------------------------------------------------------------------------- load generator
+
+
+@dataclass
+class Tally:
+    sent: int = 0
+    acked: list[int] = field(default_factory=list)
+    vote_ms: list[float] = field(default_factory=list)
+    claim_ms: list[float] = field(default_factory=list)
+    errors: dict[str, int] = field(default_factory=dict)
+
+
+class Client:
+    """One annotator's keep-alive connection."""
+
+    def __init__(self, port: int, token: str) -> None:
+        self.port = port
+        self.headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+
+    def post(self, path: str, body: dict) -> tuple[int, dict, float]:
+        data = json.dumps(body)
+        for attempt in range(2):
+            started = time.perf_counter()
+            try:
+                self.conn.request("POST", path, data, self.headers)
+                response = self.conn.getresponse()
+                payload = response.read()
+                return response.status, json.loads(payload or b"{}"), (time.perf_counter() - started) * 1000
+            except (http.client.HTTPException, ConnectionError):
+                # A closed keep-alive connection: reconnect once. Not a vote path retry:
+                # the request either reached the server and was answered, or never left.
+                self.conn.close()
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+
+def annotate(
+    client: Client, project_id: int, stop_at: float, interval: float, tally: Tally, lock: threading.Lock, seed: int
+) -> None:
+    rng = random.Random(seed)
+    queue: list[dict] = []
+    next_send = time.monotonic() + rng.random() * interval
+    while time.monotonic() < stop_at:
+        if not queue:
+            status, body, ms = client.post(f"/api/v1/projects/{project_id}/claim", {"count": 1})
+            with lock:
+                tally.claim_ms.append(ms)
+            if status != 200 or not body.get("assignments"):
+                with lock:
+                    tally.errors[f"claim {status}"] = tally.errors.get(f"claim {status}", 0) + 1
+                time.sleep(0.2)
+                continue
+            queue = body["assignments"]
+        if interval:
+            delay = next_send - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            next_send = max(next_send + interval, time.monotonic() - interval)
+        assignment = queue.pop(0)
+        vote = {"label": rng.randrange(7), "time_taken_ms": rng.randrange(800, 4000), "next": 1}
+        with lock:
+            tally.sent += 1
+        try:
+            status, body, ms = client.post(f"/api/v1/assignments/{assignment['id']}/vote", vote)
+        except (OSError, http.client.HTTPException) as exc:
+            with lock:
+                tally.errors[type(exc).__name__] = tally.errors.get(type(exc).__name__, 0) + 1
+            continue
+        with lock:
+            tally.vote_ms.append(ms)
+            if status == 201:
+                tally.acked.append(body["vote"]["id"])
+            else:
+                key = f"vote {status} {body.get('error', {}).get('code')}"
+                tally.errors[key] = tally.errors.get(key, 0) + 1
+        if status == 201:
+            queue.extend(body["next"])
+
+
+def run_load(args: argparse.Namespace, project_id: int, tokens: list[str]) -> tuple[Tally, float]:
+    tally, lock = Tally(), threading.Lock()
+    interval = len(tokens) / args.rate if args.rate > 0 else 0.0
+    clients = [Client(args.port, token) for token in tokens]
+    started = time.monotonic()
+    stop_at = started + args.seconds
+    threads = [
+        threading.Thread(target=annotate, args=(c, project_id, stop_at, interval, tally, lock, i), daemon=True)
+        for i, c in enumerate(clients)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=args.seconds + 60)
+    return tally, time.monotonic() - started
+
+
+def time_claims(args: argparse.Namespace, project_id: int, tokens: list[str]) -> list[float]:
+    """One claim per fresh annotator, one after another (no load): the claim query alone."""
+    times = []
+    for token in tokens:
+        status, body, ms = Client(args.port, token).post(f"/api/v1/projects/{project_id}/claim", {"count": 1})
+        if status != 200 or not body.get("assignments"):
+            raise SystemExit(f"claim failed: {status} {body}")
+        times.append(ms)
+    return times
+
+
+# ----------------------------------------------------------------------------- audit
+
+
+def audit(project_id: int, acked: list[int]) -> dict[str, int]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM annotation_vote v JOIN annotation_image i ON i.id = v.image_id "
+            "WHERE i.project_id = %s",
+            [project_id],
+        )
+        [stored] = cursor.fetchone()
+        cursor.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM annotation_vote GROUP BY annotator_id, image_id HAVING count(*) > 1) d"
+        )
+        [duplicates] = cursor.fetchone()
+        cursor.execute(
+            "SELECT count(*) FROM annotation_image i WHERE i.project_id = %s AND (i.counted_votes > i.votes_wanted "
+            "OR (SELECT count(*) FROM annotation_vote v WHERE v.image_id = i.id AND v.counted) > i.votes_wanted)",
+            [project_id],
+        )
+        [over_wanted] = cursor.fetchone()
+        cursor.execute(
+            "SELECT count(*) FROM annotation_image i WHERE i.project_id = %s AND i.counted_votes <> "
+            "(SELECT count(*) FROM annotation_vote v WHERE v.image_id = i.id AND v.counted)",
+            [project_id],
+        )
+        [counter_mismatch] = cursor.fetchone()
+        cursor.execute("CREATE TEMP TABLE acked (id bigint)")
+        with cursor.cursor.copy("COPY acked (id) FROM STDIN") as copy:
+            for vote_id in acked:
+                copy.write_row((vote_id,))
+        cursor.execute("SELECT count(*) FROM acked a LEFT JOIN annotation_vote v ON v.id = a.id WHERE v.id IS NULL")
+        [lost] = cursor.fetchone()
+        cursor.execute("DROP TABLE acked")
+    return {
+        "stored": stored,
+        "duplicates": duplicates,
+        "over_wanted": over_wanted,
+        "lost": lost,
+        "counter_mismatch": counter_mismatch,
+    }
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+def main() -> None:
+    args = parse_args()
+    ensure_database(args.database_url)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=REPO_ROOT,
+        env=django_env(args.database_url),
+        check=True,
+    )
+    setup_django(args.database_url)
+    empty_tables()
+    t0 = time.monotonic()
+    project_id = seed_project(
+        name="bench", images=args.images, votes_wanted=args.votes_wanted, gold_rate=args.gold_rate
+    )
+    tokens = seed_annotators(project_ids=[project_id], n=args.annotators, prefix="annotator")
+    print(f"seeded {args.images} images and {args.annotators} annotators in {time.monotonic() - t0:.1f}s", flush=True)
+
+    server = start_server(args)
+    try:
+        tally, elapsed = run_load(args, project_id, tokens)
+        result: dict[str, object] = {
+            "annotators": args.annotators,
+            "images": args.images,
+            "seconds": round(elapsed, 2),
+            "offered_rate": args.rate,
+            "workers": args.workers,
+            "threads": args.threads,
+            "votes_per_s": round(len(tally.acked) / elapsed, 1),
+            "p50_ms": round(percentile(tally.vote_ms, 50), 1),
+            "p99_ms": round(percentile(tally.vote_ms, 99), 1),
+            "claim_p50_ms": round(percentile(tally.claim_ms, 50), 1),
+            "sent": tally.sent,
+            "acked": len(tally.acked),
+            **audit(project_id, tally.acked),
+            "errors": tally.errors,
+        }
+        sizes = [int(s) for s in args.claim_sizes.split(",") if s.strip()]
+        for size in sizes:
+            sized = seed_project(name=f"claims {size}", images=size, votes_wanted=args.votes_wanted, gold_rate=0.0)
+            claim_tokens = seed_annotators(project_ids=[sized], n=args.claims, prefix=f"claimer{size}-")
+            times = time_claims(args, sized, claim_tokens)
+            label = f"{size // 1000}k" if size % 1000 == 0 else str(size)
+            result[f"claim_ms_{label}"] = round(statistics.median(times), 2)
+            result[f"claim_p99_ms_{label}"] = round(percentile(times, 99), 2)
+    finally:
+        stop_server(server)
+    buffer = io.StringIO()
+    json.dump(result, buffer)
+    print(f"acknowledged {result['acked']} of {result['sent']} votes in {result['seconds']}s", flush=True)
+    print(buffer.getvalue())
+
+
+if __name__ == "__main__":
+    main()
