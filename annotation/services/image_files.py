@@ -70,9 +70,10 @@ def image_normalize(data: bytes, *, max_bytes: int, max_pixels: int) -> Normaliz
             raise ImageRejected(f"decompression bomb refused by the image decoder ({exc})") from exc
         except UnidentifiedImageError as exc:
             raise ImageRejected(f"not an image (or not one of {', '.join(ACCEPTED_FORMATS)})") from exc
-        except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError) as exc:
-            # Pillow signals truncated and corrupt data with these.
-            raise ImageRejected(f"truncated or corrupt image ({exc})") from exc
+        except Exception as exc:
+            # Pillow signals truncated and corrupt data with OSError, SyntaxError, ValueError,
+            # EOFError, struct.error...; crafted input must never fail the whole import job.
+            raise ImageRejected(f"truncated or corrupt image ({type(exc).__name__}: {exc})") from exc
 
 
 def _normalize_open(image: PILImage.Image, *, data: bytes, max_pixels: int) -> NormalizedImage:

@@ -85,3 +85,20 @@ def test_it_composites_transparency_on_white() -> None:
     PILImage.new("RGBA", (8, 8), (0, 0, 0, 0)).save(buffer, format="PNG")
     stored = decoded(image_normalize(buffer.getvalue(), **CAPS).content)
     assert min(stored.getpixel((4, 4))) > 250
+
+
+@pytest.mark.parametrize("original", [samples.jpeg(width=48, height=48), samples.png(width=24, height=24)])
+def test_it_never_fails_otherwise_on_damaged_files(original: bytes) -> None:
+    """Flipped bytes and cut files are either accepted or rejected with a reason, nothing else."""
+    import random
+
+    rng = random.Random(7)
+    for _ in range(40):
+        damaged = bytearray(original)
+        for _ in range(rng.randint(1, 8)):
+            damaged[rng.randrange(len(damaged))] = rng.randrange(256)
+        damaged = damaged[: rng.randint(len(damaged) // 3, len(damaged))]
+        try:
+            image_normalize(bytes(damaged), **CAPS)
+        except ImageRejected as exc:
+            assert str(exc)

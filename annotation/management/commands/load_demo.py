@@ -9,7 +9,7 @@ from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from annotation.models import Vote
+from annotation.models import Project, Vote
 from annotation.services.demo import DEMO_ACCOUNTS, demo_load
 from annotation.services.imports import ImportOutcome
 
@@ -58,6 +58,10 @@ class Command(BaseCommand):
             self.stdout.write("demo project already has votes: simulate_votes skipped.")
             return
         try:
-            call_command("simulate_votes", "--project", str(project_id), stdout=self.stdout)
+            # More simulated annotators than votes wanted, so every image can be filled.
+            annotators = max(30, Project.objects.get(pk=project_id).votes_wanted + 20)
+            call_command(
+                "simulate_votes", "--project", str(project_id), "--annotators", str(annotators), stdout=self.stdout
+            )
         except (CommandError, TypeError, SystemExit) as exc:
             self.stderr.write(f"simulate_votes failed ({exc}); the demo works without votes.")
