@@ -146,6 +146,7 @@ def test_it_labels_with_the_keyboard_alone_and_fits_a_360_px_screen(live_server,
     assert outline not in ("none", "")
     page.keyboard.press("Enter")  # a focused choice votes like its key
     page.wait_for_function("() => document.getElementById('progress-total').textContent === '1'")
+    page.wait_for_function("() => window.rafLabel.ready()")
     page.keyboard.press("r")  # report "no face / can't see"
     page.wait_for_function("() => window.rafLabel.outbox().length === 0")
     assert Vote.objects.filter(annotator=annotator).count() == 1
