@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncHour
@@ -25,6 +26,10 @@ from annotation.models import (
 )
 
 ACTIVE_WINDOW = timedelta(minutes=10)
+# The per-annotator table scans every vote of the project (about 2.5 s at 400,000 votes on the
+# 2-core development machine), so the figures are shared through the cache for a while instead
+# of being recomputed for every open dashboard and every poll.
+DASHBOARD_CACHE_S = 20
 MAX_ANNOTATOR_ROWS = 200
 
 
@@ -196,3 +201,14 @@ def dashboard_stats(*, project: Project) -> dict[str, Any]:
         "recent_images": recent_images(project=project),
         "generated_at": timezone.now().isoformat(),
     }
+
+
+def dashboard_stats_cached(*, project: Project, max_age_s: int = DASHBOARD_CACHE_S) -> dict[str, Any]:
+    """:func:`dashboard_stats`, at most ``max_age_s`` seconds old (``generated_at`` says when)."""
+    # created_at in the key: a project id reused after a rollback never gets another's figures.
+    key = f"raf:dashboard:{project.pk}:{project.created_at.timestamp():.6f}"
+    stats = cache.get(key)
+    if stats is None:
+        stats = dashboard_stats(project=project)
+        cache.set(key, stats, max_age_s)
+    return stats
