@@ -6,7 +6,8 @@ of its own), seeds a project of ``--images`` images with bulk ``COPY`` (rows onl
 and ``--annotators`` qualified annotators with API tokens, then runs one thread per
 annotator for ``--seconds``: claim, then vote with ``next=1`` again and again, each on its own
 keep-alive connection. Annotators pace themselves so that together they offer ``--rate``
-votes/s (0: as fast as the server answers).
+votes/s (default 420: the 400/s target with a little headroom; 0: as fast as the server
+answers, a closed loop where latency is annotators / throughput by Little's law).
 
 Prints acknowledged votes/s, p50/p99 latency of the vote requests and an audit of the
 database afterwards: sent, acknowledged, stored, duplicates, over-wanted, lost. With
@@ -45,7 +46,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--annotators", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--images", type=int, default=30_000)
-    parser.add_argument("--rate", type=float, default=400.0, help="Offered votes/s in total; 0 = unpaced.")
+    parser.add_argument(
+        "--rate", type=float, default=420.0, help="Offered votes/s in total (target 400 + 5%%); 0 = unpaced."
+    )
     parser.add_argument("--votes-wanted", type=int, default=40)
     parser.add_argument("--gold-rate", type=float, default=0.05)
     parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
@@ -177,7 +180,7 @@ def start_server(args: argparse.Namespace) -> subprocess.Popen:
         sys.executable, "-m", "gunicorn", "config.wsgi",
         "--bind", f"127.0.0.1:{args.port}",
         "--workers", str(args.workers), "--threads", str(args.threads), "--worker-class", "gthread",
-        "--keep-alive", "30", "--backlog", "512", "--log-level", "warning",
+        "--keep-alive", "30", "--backlog", "512", "--log-level", "warning", "--preload",
     ]  # fmt: skip
     server = subprocess.Popen(command, cwd=REPO_ROOT, env=django_env(args.database_url), start_new_session=True)
     deadline = time.monotonic() + 60
@@ -285,6 +288,40 @@ def annotate(
             queue.extend(body["next"])
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of ``pids`` (Linux /proc; 0 for those gone or unreadable)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+def server_pids(server: subprocess.Popen) -> list[int]:
+    pids = [server.pid]
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == server.pid:
+                pids.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return pids
+
+
+def database_pids() -> list[int]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return [pid for (pid,) in cursor.fetchall()]
+
+
 def run_load(args: argparse.Namespace, project_id: int, tokens: list[str]) -> tuple[Tally, float]:
     tally, lock = Tally(), threading.Lock()
     interval = len(tokens) / args.rate if args.rate > 0 else 0.0
@@ -385,8 +422,15 @@ def main() -> None:
 
     server = start_server(args)
     try:
+        time.sleep(2)  # let every worker finish starting, so its start-up is not counted
+        web_pids = server_pids(server)
+        client_cpu, web_cpu = time.process_time(), cpu_seconds(web_pids)
         tally, elapsed = run_load(args, project_id, tokens)
+        client_cpu, web_cpu = time.process_time() - client_cpu, cpu_seconds(web_pids) - web_cpu
+        # Database backends live as long as their (persistent) connections: the web workers'.
+        db_cpu = cpu_seconds(database_pids())
         result: dict[str, object] = {
+            "command": " ".join(["python bench/annotate_load.py", *sys.argv[1:]]),
             "annotators": args.annotators,
             "images": args.images,
             "seconds": round(elapsed, 2),
@@ -401,6 +445,13 @@ def main() -> None:
             "acked": len(tally.acked),
             **audit(project_id, tally.acked),
             "errors": tally.errors,
+        }
+        # CPU spent per acknowledged vote by each side: what a quiet machine's capacity follows.
+        n = max(1, len(tally.acked))
+        result["cpu_ms_per_vote"] = {
+            "web": round(web_cpu * 1000 / n, 2),
+            "db": round(db_cpu * 1000 / n, 2),
+            "load_generator": round(client_cpu * 1000 / n, 2),
         }
         sizes = [int(s) for s in args.claim_sizes.split(",") if s.strip()]
         for size in sizes:

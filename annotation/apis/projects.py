@@ -129,7 +129,7 @@ class ProjectClaimApi(APIView):
             annotator=request.user, project=project, count=data.validated_data["count"], resume=True
         )
         body = {"assignments": [assignment_data(a) for a in assignments], "finished": not assignments}
-        return Response(self.OutputSerializer(body).data)
+        return Response(body)
 
 
 class ProjectProgressApi(APIView):

@@ -12,8 +12,9 @@ Concurrency is the database's job: the candidate rows are taken with
 ``SELECT ... FOR UPDATE SKIP LOCKED`` inside the claim's transaction, so two annotators never
 wait on each other and never get the same slot; ``Image.reserved`` is raised in the same
 transaction that inserts the :class:`Assignment`. A reservation lives until ``expires_at``
-(``Project.reservation_timeout_s``); expired ones are released lazily by every claim and by
-the periodic task ``assignments_release_expired``.
+(``Project.reservation_timeout_s``); expired ones are released lazily by claims (at most once
+a second per process) and by the periodic task ``assignments_release_expired``. On Postgres the
+common claim (no gold slot) locks, reserves and inserts in one statement.
 """
 
 from __future__ import annotations
@@ -137,7 +138,7 @@ def _claim(
 def _claim_regular_in_one_statement(
     *, annotator: AbstractBaseUser, project: Project, count: int, now: datetime, expires_at: datetime
 ) -> list[Assignment]:
-    """The hot path on Postgres: lock, reserve and insert in one statement (one round trip)
+    """The hot path on Postgres: lock, reserve and insert in one statement
     instead of three ORM queries. The candidate query is the same one :func:`_lock_regular`
     builds, compiled by the ORM."""
     image_table, assignment_table = Image._meta.db_table, Assignment._meta.db_table

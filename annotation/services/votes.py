@@ -62,7 +62,15 @@ def vote_create(
 
 
 def _lock_own(*, annotator: AbstractBaseUser, assignment: Assignment) -> Assignment:
-    locked = Assignment.objects.select_for_update(of=("self",)).select_related("image").filter(pk=assignment.pk).first()
+    locked = (
+        Assignment.objects.select_for_update()
+        .only("id", "image_id", "annotator_id", "status", "is_gold")
+        .filter(pk=assignment.pk)
+        .first()
+    )
+    if locked is not None:
+        # The image fields used here (id, project, gold label) never change: the caller's copy does.
+        locked.image = assignment.image
     if locked is None or locked.annotator_id != annotator.pk:
         raise ServiceError("This assignment is not yours.", code="not_your_assignment", status_code=403)
     if locked.status == AssignmentStatus.VOTED:

@@ -195,3 +195,15 @@ def test_it_trades_a_password_for_a_token_that_scripts_use():
     assert claim(script, project).status_code == 200
     bad = APIClient().post(reverse("api:auth-token"), {"username": user.username, "password": "x"}, format="json")
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid"
+
+
+def test_it_acknowledges_a_vote_even_when_no_next_image_may_be_claimed():
+    project = make_project()
+    make_images(project, 3)
+    user = make_annotator(project)
+    client = client_for(user)
+    [a] = claim(client, project).json()["assignments"]
+    user.qualifications.update(qualified_at=None)  # withdrawn meanwhile
+    response = client.post(reverse("api:assignment-vote", args=[a["id"]]), {"label": 2, "next": 1}, format="json")
+    assert response.status_code == 201 and response.json()["next"] == []
+    assert Vote.objects.filter(annotator=user).count() == 1

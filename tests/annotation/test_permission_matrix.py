@@ -8,6 +8,8 @@ The routes are read from the URL resolver, so a new endpoint fails
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
@@ -91,10 +93,15 @@ def world(db):
     return users, ids
 
 
-def _kwargs(name: str, ids: dict[str, int]) -> dict[str, int]:
-    pattern = next(p for p in get_resolver().url_patterns if "api/v1/" in str(p.pattern) and isinstance(p, URLResolver))
-    route = next(str(p.pattern) for p in pattern.url_patterns if p.name == name)
-    return {key: value for key, value in ids.items() if f"<int:{key}>" in route}
+def _kwargs(name: str, ids: dict[str, int]) -> dict[str, object]:
+    """Path arguments for route ``name``: the world's objects where it has them, otherwise an
+    unknown id (permissions are checked before the view looks anything up)."""
+    api = next(p for p in get_resolver().url_patterns if isinstance(p, URLResolver) and "api/v1/" in str(p.pattern))
+    route = next(str(p.pattern) for p in api.url_patterns if p.name == name)
+    kwargs: dict[str, object] = {}
+    for converter, key in re.findall(r"<(?:(\w+):)?(\w+)>", route):
+        kwargs[key] = ids.get(key, 999_999 if converter == "int" else "x")
+    return kwargs
 
 
 @pytest.mark.parametrize("role", ROLES)
