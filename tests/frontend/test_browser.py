@@ -205,3 +205,31 @@ def test_it_keeps_votes_through_a_network_outage_and_sends_them_later(live_serve
     assert sorted(Vote.objects.filter(annotator=annotator).values_list("label", flat=True)) == [3, 6]
     assert "not recorded" not in page.locator("#status").text_content()
     context.close()
+
+
+def test_it_says_gently_when_the_project_has_no_more_faces(live_server, browser, screenshots):
+    small = make_project(name="Small project", votes_wanted=1, gold_rate=0.0, quiz_questions=0)
+    for _ in range(2):
+        make_image(project=small, width=200, height=200)
+    annotator = make_user(username="finisher", password=PASSWORD)
+    make_qualified(annotator=annotator, project=small)
+    context = browser.new_context(viewport={"width": 1024, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(20000)
+    page.goto(live_server.url + "/login/")
+    page.locator("#id_username").fill("finisher")
+    page.locator("#id_password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("heading", name="Projects").wait_for()
+    page.goto(f"{live_server.url}/projects/{small.pk}/label/")
+    for key in "12":
+        page.wait_for_function("() => window.rafLabel.ready()")
+        page.keyboard.press(key)
+    notice = page.get_by_role("heading", name="All done here, thank you!")
+    notice.wait_for()
+    assert page.locator(".choice").first.is_disabled()
+    page.wait_for_function("() => window.rafLabel.outbox().length === 0")
+    page.wait_for_function("() => document.getElementById('progress-total').textContent === '2'")
+    assert Vote.objects.filter(annotator=annotator).count() == 2
+    screenshots(page, "13-label-finished")
+    context.close()
