@@ -179,7 +179,8 @@ def qualification_quiz_submit(
         ).update(**fields)
     if not updated:
         raise ServiceError("This quiz was already submitted; start it again.", code="quiz_stale", status_code=409)
-    retry_at = None if passed else now + timedelta(seconds=project.quiz_retry_delay_s)
+    waits = not passed and project.quiz_retry_delay_s > 0
+    retry_at = now + timedelta(seconds=project.quiz_retry_delay_s) if waits else None
     return QuizResult(correct=correct, total=total, passed=passed, retry_at=retry_at)
 
 
