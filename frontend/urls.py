@@ -2,11 +2,30 @@ from __future__ import annotations
 
 from django.urls import include, path
 
-from frontend import views
+from frontend.views import accounts, dashboard, gold_images, images, journey, label
 
 app_name = "frontend"
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", journey.home, name="home"),
+    path("signup/", accounts.signup, name="signup"),
+    path("login/", accounts.RafLoginView.as_view(), name="login"),
+    path("logout/", accounts.RafLogoutView.as_view(), name="logout"),
+    path("set-password/<uidb64>/<token>/", accounts.RafSetPasswordView.as_view(), name="set_password"),
+    path("annotators/", accounts.annotators_invite, name="annotators_invite"),
+    path("projects/<int:project_id>/tutorial/", journey.tutorial, name="tutorial"),
+    path("projects/<int:project_id>/tutorial/edit/", journey.tutorial_edit, name="tutorial_edit"),
+    path(
+        "projects/<int:project_id>/tutorial/example/<int:label>.jpg",
+        gold_images.tutorial_example,
+        name="tutorial_example",
+    ),
+    path("projects/<int:project_id>/quiz/", journey.quiz, name="quiz"),
+    path("projects/<int:project_id>/quiz/picture/<int:position>.jpg", gold_images.quiz_picture, name="quiz_picture"),
+    path("projects/<int:project_id>/label/", label.label, name="label"),
+    path("projects/<int:project_id>/dashboard/", dashboard.dashboard, name="dashboard"),
+    path("projects/<int:project_id>/dashboard/data", dashboard.dashboard_data, name="dashboard_data"),
+    path("images/", images.image_lookup, name="image_lookup"),
+    path("images/<int:image_id>/", images.image_detail, name="image"),
     path("", include("frontend.urls_faces")),
 ]

@@ -1,7 +1,0 @@
-from __future__ import annotations
-
-from django.http import HttpRequest, HttpResponse
-
-
-def home(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("RAF is running. API docs: /api/docs/")

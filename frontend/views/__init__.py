@@ -1,0 +1,1 @@
+"""Server-rendered pages; each module holds the views of one page or journey step."""
