@@ -23,6 +23,11 @@ from torch import nn
 NeighbourSource = Literal["bank", "batch"]
 
 
+def _at_least_float32(x: torch.Tensor) -> torch.Tensor:
+    """Losses are computed in float32 (or float64 when given) even under mixed precision."""
+    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
+
+
 def lp_loss_from_centroids(features: torch.Tensor, centroids: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
     """``1/(2n) sum_i ||x_i - c_i||^2`` over samples that have neighbours (``counts > 0``).
 
@@ -56,7 +61,7 @@ def batch_neighbour_centroids(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Neighbours searched inside the mini-batch. ``features`` (B, D), ``labels`` (B,) ->
     centroids (B, D) and neighbour counts (B,)."""
-    x = features.detach().float()
+    x = _at_least_float32(features.detach())
     squared_norms = x.pow(2).sum(dim=1)  # (B,)
     # ||x_i||^2 is constant per row, so ranking by ||x_j||^2 - 2 x_i.x_j ranks by distance.
     scores = squared_norms.unsqueeze(0) - 2.0 * x @ x.T  # (B, B)
@@ -150,7 +155,8 @@ class LocalityPreservingLoss(nn.Module):
             centroids, counts = self.bank.neighbour_centroids(features, labels, indices, self.k)
         else:
             centroids, counts = batch_neighbour_centroids(features, labels, self.k)
-        return lp_loss_from_centroids(features.float(), centroids, counts)
+        x = _at_least_float32(features)
+        return lp_loss_from_centroids(x, centroids.to(x.dtype), counts.to(x.dtype))
 
     def update(self, features: torch.Tensor, labels: torch.Tensor, indices: torch.Tensor | None = None) -> None:
         if self.bank is not None and indices is not None:
@@ -169,8 +175,8 @@ class CenterLoss(nn.Module):
     def forward(
         self, features: torch.Tensor, labels: torch.Tensor, indices: torch.Tensor | None = None
     ) -> torch.Tensor:
-        x = features.float()
-        return 0.5 * (x - self.centers[labels]).pow(2).sum() / x.shape[0]
+        x = _at_least_float32(features)
+        return 0.5 * (x - self.centers[labels].to(x.dtype)).pow(2).sum() / x.shape[0]
 
     @torch.no_grad()
     def update(self, features: torch.Tensor, labels: torch.Tensor, indices: torch.Tensor | None = None) -> None:
