@@ -70,7 +70,8 @@ def plot_curves(runs: list[Path], path: Path) -> Path:
         label = label_of(run)
         (line,) = axes[0].plot(iterations, [r["loss"] for r in train], label=label)
         axes[0].plot(iterations, [r["softmax"] for r in train], ls="--", color=line.get_color(), lw=0.8)
-        axes[1].plot(iterations, [r["auxiliary"] for r in train], color=line.get_color(), label=label)
+        if run_config(run)["loss"] != "softmax":  # softmax runs have no auxiliary loss
+            axes[1].plot(iterations, [r["auxiliary"] for r in train], color=line.get_color(), label=label)
         if test:
             axes[2].plot([r["iteration"] for r in test], [100 * r["mean_diagonal"] for r in test], "o-", label=label)
     axes[0].set(title="training loss (dashed: softmax part)", xlabel="iteration")
