@@ -1,0 +1,546 @@
+"""Expression datasets: one in-memory shape (:class:`FaceSet`) and readers for the formats RAF
+meets — the RAF-DB release layout, a manifest CSV (what the platform exports) and one image
+folder per class.
+
+Every reader yields aligned 100x100 grey faces. Where a source holds only original photos and
+the 5 manual landmarks, the faces are aligned here with :func:`training.alignment.align_face`
+(the paper's similarity transform). Landmarks are always returned in aligned 100x100
+coordinates, mapped with the same transform. (A release's own aligned images may have used a
+slightly different template; the shape features only need a consistent similarity
+normalisation, which this gives.)
+
+Bad input raises :class:`DatasetError` with a message that names the file and the problem:
+missing files, unknown labels, an empty split, mismatched counts.
+
+Formats (see ``docs/training.md``):
+
+- RAF-DB release (PAPER.md 7): a folder holding ``basic/`` and/or ``compound/``, or a subset
+  folder itself (``EmoLabel/list_patition_label.txt`` with 1-based labels; split by the
+  ``train_``/``test_`` name prefix; ``Image/aligned`` or ``Image/original`` +
+  ``Annotation/manual``; optional ``Annotation/auto`` (37 points), ``Annotation/boundingbox``,
+  ``distribution_<subset>.txt``).
+- Manifest CSV (a ``.csv`` file, or a folder holding ``manifest.csv``): columns
+  ``path,label,split`` then optionally ``lx1,ly1,...,lx5,ly5`` and ``p_<class>`` columns.
+  ``label`` is a class name or a 0-based index; paths are relative to the CSV's folder.
+- Class folders: ``DIR/<class>/*.jpg`` (split 5:1 stratified with a fixed seed, or by a
+  ``train_``/``test_`` file-name prefix) or ``DIR/train/<class>/`` + ``DIR/test/<class>/``.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from reliability.classes import BASIC_EMOTIONS, COMPOUND_BENCHMARK, COMPOUND_EMOTIONS
+from training.alignment import ALIGNED_SIZE, LandmarkError, align_face, similarity_matrix
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+SPLITS = ("train", "test")
+LABEL_FILE = "list_patition_label.txt"  # sic, as in the release
+# Folder-name spellings accepted for the basic classes (CK+/FER-style names included).
+CLASS_ALIASES: dict[str, str] = {
+    "surprised": "surprise",
+    "fearful": "fear",
+    "afraid": "fear",
+    "disgusted": "disgust",
+    "happy": "happiness",
+    "joy": "happiness",
+    "sad": "sadness",
+    "angry": "anger",
+}
+
+
+class DatasetError(ValueError):
+    """A dataset that cannot be read: missing files, unknown labels, empty split, mismatched counts."""
+
+
+@dataclass(frozen=True)
+class FaceSet:
+    """Aligned faces with labels, in memory.
+
+    ``names`` (N,) str; ``images`` (N, 100, 100) uint8 grey; ``labels`` (N,) int64, 0-based into
+    ``classes``; ``split`` (N,) str "train"/"test"; ``landmarks`` (N, 5, 2) float32 in aligned
+    coordinates or None; ``distributions`` (N, K) float32 or None; ``auto_landmarks``
+    (N, 37, 2) float32 aligned coordinates or None; ``attributes`` (N, 3) int64 gender, race,
+    age (-1 unknown) or None; ``boxes`` (N, 4) float32 x1 y1 x2 y2 in the original image or None.
+    """
+
+    names: np.ndarray
+    images: np.ndarray
+    labels: np.ndarray
+    split: np.ndarray
+    classes: tuple[str, ...]
+    landmarks: np.ndarray | None = None
+    distributions: np.ndarray | None = None
+    auto_landmarks: np.ndarray | None = None
+    attributes: np.ndarray | None = None
+    boxes: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        n = self.names.shape[0]
+        if self.images.shape != (n, ALIGNED_SIZE, ALIGNED_SIZE) or self.images.dtype != np.uint8:
+            raise DatasetError(f"images must be ({n}, 100, 100) uint8, got {self.images.shape} {self.images.dtype}")
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, np.ndarray) and value.shape[0] != n:
+                raise DatasetError(f"mismatched counts: {n} names but {value.shape[0]} {field.name}")
+        if n and (self.labels.min() < 0 or self.labels.max() >= len(self.classes)):
+            raise DatasetError(f"labels must lie in 0..{len(self.classes) - 1}")
+        if self.distributions is not None and self.distributions.shape[1] != len(self.classes):
+            raise DatasetError(
+                f"mismatched counts: distributions have {self.distributions.shape[1]} columns "
+                f"for {len(self.classes)} classes"
+            )
+
+    def __len__(self) -> int:
+        return int(self.names.shape[0])
+
+    def select(self, index: np.ndarray) -> FaceSet:
+        """The faces at ``index`` (bool mask or integer indices), same classes."""
+        changes = {
+            field.name: getattr(self, field.name)[index]
+            for field in fields(self)
+            if isinstance(getattr(self, field.name), np.ndarray)
+        }
+        return replace(self, **changes)
+
+    def where(self, split: str) -> FaceSet:
+        """The faces of one split ("train" or "test"); raises :class:`DatasetError` when empty."""
+        if split not in SPLITS:
+            raise DatasetError(f"unknown split {split!r} (train or test)")
+        mask = self.split == split
+        if not mask.any():
+            raise DatasetError(f"the {split} split is empty")
+        return self.select(mask)
+
+    def class_counts(self) -> np.ndarray:
+        """Images per class ``(K,)`` int64."""
+        return np.bincount(self.labels, minlength=len(self.classes))
+
+
+# ---------------------------------------------------------------------------- entry point
+
+
+def load_dataset(
+    path: str | Path,
+    *,
+    subset: str = "basic",
+    source: str = "auto",
+    require_splits: Sequence[str] = SPLITS,
+) -> FaceSet:
+    """Read a dataset in any supported format (auto-detected; see the module docstring).
+
+    ``subset`` picks ``basic/`` or ``compound/`` in a release folder and the class list for
+    integer manifest labels. ``source`` ("auto", "aligned", "original") picks the release's
+    aligned images or aligns the originals from the manual landmarks. Each split named in
+    ``require_splits`` must hold at least one image.
+    """
+    if subset not in ("basic", "compound"):
+        raise DatasetError(f"unknown subset {subset!r} (basic or compound)")
+    if source not in ("auto", "aligned", "original"):
+        raise DatasetError(f"unknown image source {source!r} (auto, aligned or original)")
+    root = Path(path)
+    if not root.exists():
+        raise DatasetError(f"missing files: {root} does not exist")
+    if root.is_file():
+        if root.suffix.lower() != ".csv":
+            raise DatasetError(f"{root} is a file but not a manifest CSV")
+        faces = read_manifest(root, subset=subset)
+    elif (root / subset / "EmoLabel").is_dir():
+        faces = read_release(root / subset, subset=subset, source=source)
+    elif (root / "EmoLabel").is_dir():
+        folder_subset = root.name if root.name in ("basic", "compound") else subset
+        faces = read_release(root, subset=folder_subset, source=source)
+    elif (root / "manifest.csv").is_file():
+        faces = read_manifest(root / "manifest.csv", subset=subset)
+    elif any(child.is_dir() for child in root.iterdir()):
+        faces = read_class_folders(root, subset=subset)
+    else:
+        raise DatasetError(
+            f"{root} is not a dataset: expected a RAF-DB release folder (basic/ or EmoLabel/), "
+            "a manifest CSV or one image folder per class"
+        )
+    if len(faces) == 0:
+        raise DatasetError(f"{root} holds no images")
+    for split in require_splits:
+        if not np.any(faces.split == split):
+            raise DatasetError(f"the {split} split of {root} is empty")
+    return faces
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def subset_classes(subset: str) -> tuple[str, ...]:
+    return BASIC_EMOTIONS if subset == "basic" else COMPOUND_BENCHMARK
+
+
+def split_of(name: str) -> str:
+    """RAF-DB splits by the name prefix, not by line position."""
+    base = Path(name).name
+    for split in SPLITS:
+        if base.startswith(f"{split}_"):
+            return split
+    raise DatasetError(f"cannot tell the split of {name!r}: the name must start with train_ or test_")
+
+
+def stratified_split(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``(N,)`` bool, True for test: one image in six of every class (at least one when the class
+    has two or more images), so train is 5x test with near-identical class distributions."""
+    is_test = np.zeros(labels.shape[0], dtype=bool)
+    for label in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == label))
+        if members.size >= 2:
+            is_test[members[: max(1, int(round(members.size / 6)))]] = True
+    return is_test
+
+
+def _read_grey(path: Path) -> np.ndarray:
+    image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    if image is None:
+        raise DatasetError(f"cannot read image {path}")
+    return image
+
+
+def _to_aligned(image: np.ndarray, landmarks: np.ndarray | None, where: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """Grey image + optional landmarks (image coordinates) -> 100x100 face + landmarks (aligned).
+
+    A 100x100 image is taken as already aligned (landmarks as aligned coordinates); a larger
+    one is aligned from its landmarks, or, without landmarks, taken as a face crop and resized.
+    """
+    if image.shape == (ALIGNED_SIZE, ALIGNED_SIZE):
+        return image, None if landmarks is None else np.asarray(landmarks, dtype=np.float32)
+    if landmarks is None:
+        return cv2.resize(image, (ALIGNED_SIZE, ALIGNED_SIZE), interpolation=cv2.INTER_AREA), None
+    try:
+        matrix = similarity_matrix(landmarks, image_shape=image.shape)
+    except LandmarkError as error:
+        raise DatasetError(f"{where}: {error}") from error
+    aligned = align_face(image, landmarks)
+    return aligned, map_points(landmarks, matrix)
+
+
+def map_points(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """Apply a ``(2, 3)`` affine matrix to points ``(..., 2)``."""
+    return (np.asarray(points, dtype=np.float64) @ matrix[:, :2].T + matrix[:, 2]).astype(np.float32)
+
+
+def _load_many(paths: Sequence[Path]) -> list[np.ndarray]:
+    missing = [p for p in paths if not p.is_file()]
+    if missing:
+        shown = ", ".join(str(p) for p in missing[:3])
+        raise DatasetError(f"missing files: {len(missing)} of {len(paths)} images, e.g. {shown}")
+    # OpenCV decodes without the GIL, so threads overlap the JPEG work.
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return list(pool.map(_read_grey, paths, chunksize=64))
+
+
+def _numbers(path: Path, line_no: int, text: str, count: int, kind: type = float) -> list:
+    parts = text.split()
+    if len(parts) != count:
+        raise DatasetError(f"{path} line {line_no}: expected {count} values, got {text.strip()!r}")
+    try:
+        return [kind(p) for p in parts]
+    except ValueError as error:
+        raise DatasetError(f"{path} line {line_no}: not a number in {text.strip()!r}") from error
+
+
+# ---------------------------------------------------------------------------- RAF-DB release
+
+
+def read_label_file(path: Path, n_classes: int) -> tuple[list[str], np.ndarray]:
+    """``list_patition_label.txt`` -> names and 0-based labels ``(N,)`` int64."""
+    if not path.is_file():
+        raise DatasetError(f"missing files: label file {path}")
+    names: list[str] = []
+    labels: list[int] = []
+    for line_no, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = line.split()
+        if len(parts) != 2:
+            raise DatasetError(f"{path} line {line_no}: expected 'name label', got {line.strip()!r}")
+        name, raw = parts
+        if not raw.isdigit() or not 1 <= int(raw) <= n_classes:
+            hint = " (the 12th compound class, fearfully disgusted, is not in the benchmark)" if raw == "12" else ""
+            raise DatasetError(f"{path} line {line_no}: unknown label {raw!r}, expected 1..{n_classes}{hint}")
+        names.append(name)
+        labels.append(int(raw) - 1)
+    if len(set(names)) != len(names):
+        raise DatasetError(f"{path}: duplicate image names")
+    return names, np.asarray(labels, dtype=np.int64)
+
+
+def _read_manual(path: Path) -> tuple[np.ndarray, list[int]]:
+    lines = [line for line in path.read_text().splitlines() if line.strip()]
+    if len(lines) < 5:
+        raise DatasetError(f"mismatched counts: {path} has {len(lines)} lines, expected 5 landmarks")
+    points = np.array([_numbers(path, i + 1, lines[i], 2) for i in range(5)], dtype=np.float64)
+    attributes = []
+    for i, line in enumerate(lines[5:8], start=6):
+        attributes.append(_numbers(path, i, line, 1, int)[0])
+    attributes += [-1] * (3 - len(attributes))
+    return points, attributes
+
+
+def _read_points(path: Path, count: int) -> np.ndarray:
+    lines = [line for line in path.read_text().splitlines() if line.strip()]
+    if len(lines) != count:
+        raise DatasetError(f"mismatched counts: {path} has {len(lines)} points, expected {count}")
+    return np.array([_numbers(path, i + 1, line, 2) for i, line in enumerate(lines)], dtype=np.float64)
+
+
+def _find_distribution_file(folder: Path, subset: str) -> Path | None:
+    for candidate in (folder / "EmoLabel", folder, folder.parent):
+        path = candidate / f"distribution_{subset}.txt"
+        if path.is_file():
+            return path
+    return None
+
+
+def read_distributions(path: Path, names: Sequence[str], n_classes: int) -> np.ndarray:
+    """``name p1 ... pK`` lines -> ``(N, K)`` float32 rows in the order of ``names``."""
+    rows: dict[str, list[float]] = {}
+    for line_no, line in enumerate(path.read_text().splitlines(), start=1):
+        if line.strip():
+            name, *values = line.split()
+            rows[name] = _numbers(path, line_no, " ".join(values), n_classes)
+    if set(rows) != set(names):
+        raise DatasetError(
+            f"mismatched counts: {path} lists {len(rows)} images, the label file {len(names)} "
+            f"({len(set(names) - set(rows))} without a distribution)"
+        )
+    return np.asarray([rows[name] for name in names], dtype=np.float32)
+
+
+def read_release(folder: Path, *, subset: str, source: str = "auto") -> FaceSet:
+    """One subset folder of the RAF-DB release layout (see the module docstring)."""
+    classes = subset_classes(subset)
+    names, labels = read_label_file(folder / "EmoLabel" / LABEL_FILE, len(classes))
+    split = np.array([split_of(name) for name in names])
+    stems = [name.rsplit(".", 1)[0] for name in names]
+
+    aligned_dir, original_dir = folder / "Image" / "aligned", folder / "Image" / "original"
+    manual_dir = folder / "Annotation" / "manual"
+    if source == "auto":
+        source = "aligned" if aligned_dir.is_dir() else "original"
+    if source == "original" and not manual_dir.is_dir():
+        raise DatasetError(f"missing files: {manual_dir} (landmarks are needed to align {original_dir})")
+
+    landmarks_raw = attributes = None
+    if manual_dir.is_dir():
+        manual_paths = [manual_dir / f"{stem}_manu_attri.txt" for stem in stems]
+        missing = [p for p in manual_paths if not p.is_file()]
+        if missing:
+            raise DatasetError(f"missing files: {len(missing)} landmark files, e.g. {missing[0]}")
+        parsed = [_read_manual(p) for p in manual_paths]
+        landmarks_raw = np.stack([points for points, _ in parsed])
+        attributes = np.asarray([attrs for _, attrs in parsed], dtype=np.int64)
+
+    if source == "aligned":
+        images = _load_many([aligned_dir / f"{stem}_aligned.jpg" for stem in stems])
+    else:
+        images = _load_many([original_dir / name for name in names])
+
+    matrices = None
+    if landmarks_raw is not None:
+        if source == "aligned":
+            # The original's size is only needed to validate; the release's aligned image came
+            # from the same landmarks, so map them with our template's transform.
+            try:
+                matrices = [similarity_matrix(points) for points in landmarks_raw]
+            except LandmarkError as error:
+                raise DatasetError(f"{manual_dir}: {error}") from error
+        else:
+            matrices = []
+            for i, points in enumerate(landmarks_raw):
+                try:
+                    matrix = similarity_matrix(points, image_shape=images[i].shape)
+                except LandmarkError as error:
+                    raise DatasetError(f"{manual_dir / (stems[i] + '_manu_attri.txt')}: {error}") from error
+                images[i] = align_face(images[i], points)
+                matrices.append(matrix)
+    faces_array = np.stack(
+        [
+            img if img.shape == (ALIGNED_SIZE, ALIGNED_SIZE) else cv2.resize(img, (ALIGNED_SIZE, ALIGNED_SIZE))
+            for img in images
+        ]
+    )
+
+    landmarks = auto_landmarks = None
+    if matrices is not None and landmarks_raw is not None:
+        landmarks = np.stack([map_points(p, m) for p, m in zip(landmarks_raw, matrices, strict=True)])
+        auto_dir = folder / "Annotation" / "auto"
+        if auto_dir.is_dir():
+            auto_paths = [auto_dir / f"{stem}_auto_attri.txt" for stem in stems]
+            missing = [p for p in auto_paths if not p.is_file()]
+            if missing:
+                raise DatasetError(f"missing files: {len(missing)} automatic landmark files, e.g. {missing[0]}")
+            auto_landmarks = np.stack(
+                [map_points(_read_points(p, 37), m) for p, m in zip(auto_paths, matrices, strict=True)]
+            )
+
+    boxes = None
+    box_dir = folder / "Annotation" / "boundingbox"
+    if box_dir.is_dir():
+        box_paths = [box_dir / f"{stem}_boundingbox.txt" for stem in stems]
+        missing = [p for p in box_paths if not p.is_file()]
+        if missing:
+            raise DatasetError(f"missing files: {len(missing)} bounding-box files, e.g. {missing[0]}")
+        boxes = np.asarray([_numbers(p, 1, p.read_text(), 4) for p in box_paths], dtype=np.float32)
+
+    distributions = None
+    dist_path = _find_distribution_file(folder, subset)
+    if dist_path is not None:
+        distributions = read_distributions(dist_path, names, len(classes))
+
+    return FaceSet(
+        names=np.asarray(names),
+        images=faces_array,
+        labels=labels,
+        split=split,
+        classes=classes,
+        landmarks=landmarks,
+        distributions=distributions,
+        auto_landmarks=auto_landmarks,
+        attributes=attributes,
+        boxes=boxes,
+    )
+
+
+# ---------------------------------------------------------------------------- manifest CSV
+
+
+def _class_tuple_for_names(names: set[str], subset: str, where: str) -> tuple[str, ...]:
+    """The class list for a set of class names: basic, compound, or (if none is known) custom."""
+    if names <= set(BASIC_EMOTIONS):
+        return BASIC_EMOTIONS
+    if names <= set(COMPOUND_BENCHMARK):
+        return COMPOUND_BENCHMARK
+    known = set(BASIC_EMOTIONS) | set(COMPOUND_EMOTIONS)
+    if names & known:
+        unknown = sorted(names - known)
+        raise DatasetError(f"{where}: unknown labels {unknown}; expected names from {list(subset_classes(subset))}")
+    return tuple(sorted(names))
+
+
+def read_manifest(path: Path, *, subset: str = "basic") -> FaceSet:
+    """A manifest CSV: ``path,label,split[,lx1,ly1,...,lx5,ly5][,p_<class>...]``."""
+    with path.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        header = reader.fieldnames or []
+        rows = list(reader)
+    for column in ("path", "label", "split"):
+        if column not in header:
+            raise DatasetError(f"{path}: missing column {column!r} (header: {header})")
+    landmark_columns = [c for c in header if re.fullmatch(r"l[xy][1-5]", c)]
+    if landmark_columns and len(landmark_columns) != 10:
+        raise DatasetError(f"{path}: mismatched counts: {len(landmark_columns)} landmark columns, expected 10")
+    prob_columns = [c for c in header if c.startswith("p_")]
+    if not rows:
+        raise DatasetError(f"{path} lists no images")
+
+    raw_labels = [row["label"].strip() for row in rows]
+    if prob_columns:
+        classes = tuple(c[2:] for c in prob_columns)
+    elif all(label.lstrip("-").isdigit() for label in raw_labels):
+        classes = subset_classes(subset)
+    else:
+        classes = _class_tuple_for_names({label.lower() for label in raw_labels}, subset, str(path))
+    lookup = {name.lower(): i for i, name in enumerate(classes)}
+
+    labels, splits, landmark_list, dists, image_paths = [], [], [], [], []
+    for line_no, (row, raw) in enumerate(zip(rows, raw_labels, strict=True), start=2):
+        if raw.lstrip("-").isdigit():
+            label = int(raw)
+            if not 0 <= label < len(classes):
+                raise DatasetError(f"{path} line {line_no}: unknown label {raw}, expected 0..{len(classes) - 1}")
+        elif raw.lower() in lookup:
+            label = lookup[raw.lower()]
+        else:
+            raise DatasetError(f"{path} line {line_no}: unknown label {raw!r}, expected one of {list(classes)}")
+        split = row["split"].strip()
+        if split not in SPLITS:
+            raise DatasetError(f"{path} line {line_no}: split {split!r} is not train or test")
+        labels.append(label)
+        splits.append(split)
+        image_paths.append(path.parent / row["path"])
+        if landmark_columns:
+            try:
+                landmark_list.append([[float(row[f"lx{k}"]), float(row[f"ly{k}"])] for k in range(1, 6)])
+            except ValueError as error:
+                raise DatasetError(f"{path} line {line_no}: bad landmark value") from error
+        if prob_columns:
+            try:
+                dists.append([float(row[c]) for c in prob_columns])
+            except ValueError as error:
+                raise DatasetError(f"{path} line {line_no}: bad distribution value") from error
+
+    images = _load_many(image_paths)
+    aligned_images, aligned_landmarks = [], []
+    for i, image in enumerate(images):
+        points = np.asarray(landmark_list[i], dtype=np.float64) if landmark_columns else None
+        face, mapped = _to_aligned(image, points, image_paths[i])
+        aligned_images.append(face)
+        aligned_landmarks.append(mapped)
+    return FaceSet(
+        names=np.asarray([row["path"] for row in rows]),
+        images=np.stack(aligned_images),
+        labels=np.asarray(labels, dtype=np.int64),
+        split=np.asarray(splits),
+        classes=classes,
+        landmarks=np.stack([p for p in aligned_landmarks if p is not None]) if landmark_columns else None,
+        distributions=np.asarray(dists, dtype=np.float32) if prob_columns else None,
+    )
+
+
+# ---------------------------------------------------------------------------- class folders
+
+
+def _images_in(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def read_class_folders(root: Path, *, subset: str = "basic", seed: int = 0) -> FaceSet:
+    """``root/<class>/*`` or ``root/{train,test}/<class>/*``; faces are 100x100 aligned images or
+    face crops (resized). Folder names may use common spellings (``happy``, ``angry``...)."""
+    if (root / "train").is_dir() and (root / "test").is_dir():
+        layout = [(split, root / split) for split in SPLITS]
+    else:
+        layout = [("", root)]
+    entries: list[tuple[str, str, Path]] = []  # (split or "", class name, image path)
+    for split_name, base in layout:
+        for class_dir in sorted(p for p in base.iterdir() if p.is_dir()):
+            name = CLASS_ALIASES.get(class_dir.name.lower(), class_dir.name.lower())
+            files = _images_in(class_dir)
+            if not files:
+                raise DatasetError(f"class folder {class_dir} holds no images")
+            entries.extend((split_name, name, file) for file in files)
+    if not entries:
+        raise DatasetError(f"{root} holds no class folders with images")
+    classes = _class_tuple_for_names({name for _, name, _ in entries}, subset, str(root))
+    lookup = {name: i for i, name in enumerate(classes)}
+    labels = np.asarray([lookup[name] for _, name, _ in entries], dtype=np.int64)
+    if layout[0][0]:
+        split = np.asarray([s for s, _, _ in entries])
+    elif all(p.name.startswith(("train_", "test_")) for _, _, p in entries):
+        split = np.asarray([split_of(p.name) for _, _, p in entries])
+    else:
+        split = np.where(stratified_split(labels, np.random.default_rng(seed)), "test", "train")
+    loaded = _load_many([path for _, _, path in entries])
+    images = [_to_aligned(img, None, path)[0] for img, (_, _, path) in zip(loaded, entries, strict=True)]
+    names = [str(p.relative_to(root)) for _, _, p in entries]
+    return FaceSet(
+        names=np.asarray(names),
+        images=np.stack(images),
+        labels=labels,
+        split=split,
+        classes=classes,
+    )
