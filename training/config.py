@@ -42,6 +42,7 @@ class TrainConfig:
     fc2_weight_decay: float = 2.5e-3
     crop: int = 90  # random crops of the 100x100 aligned face, centre crop at test
     flip: bool = True
+    input_mean: float = 0.5  # subtracted from pixel / 255 (0 reproduces the paper's input exactly)
     channels: tuple[int, ...] = (64, 96, 128, 128, 256, 256)
     feature_dim: int = 2000
     seed: int = 0

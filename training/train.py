@@ -55,7 +55,13 @@ def data_version(dataset: FaceSet) -> str:
 
 
 def build_model(config: TrainConfig, n_classes: int) -> BaseDCNN:
-    return BaseDCNN(n_classes, channels=config.channels, feature_dim=config.feature_dim, input_size=config.crop)
+    return BaseDCNN(
+        n_classes,
+        channels=config.channels,
+        feature_dim=config.feature_dim,
+        input_size=config.crop,
+        input_mean=config.input_mean,
+    )
 
 
 def build_optimizer(config: TrainConfig, model: BaseDCNN) -> torch.optim.SGD:
