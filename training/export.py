@@ -110,9 +110,12 @@ def export_model(source: Path | str, fmt: str, out_dir: Path | str | None = None
     example = torch.rand(2, 1, crop, crop)
     card_text = json.dumps(card)
     if fmt == "torchscript":
-        with torch.no_grad():
+        # torch.jit is deprecated in favour of torch.export, but its files still load anywhere
+        # libtorch runs (C++, mobile) without Python; silence the notice, not real warnings.
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*torch.jit.* is deprecated", category=DeprecationWarning)
             traced = torch.jit.trace(wrapper, example)
-        torch.jit.save(traced, str(path), _extra_files={CARD_KEY: card_text})
+            torch.jit.save(traced, str(path), _extra_files={CARD_KEY: card_text})
     else:
         import onnx
 

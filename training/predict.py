@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,18 +53,26 @@ class Predictor:
         self.crop = crop
 
     @classmethod
+    def from_onnx(cls, model: Path | str | bytes) -> Predictor:
+        """An ONNX export (a path or its bytes, e.g. read from storage) run by ONNX Runtime on CPU."""
+        import onnxruntime as ort
+
+        source = model if isinstance(model, bytes) else str(model)
+        session = ort.InferenceSession(source, providers=["CPUExecutionProvider"])
+        card = json.loads(session.get_modelmeta().custom_metadata_map[CARD_KEY])
+        return cls(lambda x: session.run(["probabilities"], {"input": x})[0], tuple(card["classes"]),
+                   int(card["config"]["crop"]))  # fmt: skip
+
+    @classmethod
     def load(cls, path: Path | str) -> Predictor:
         path = Path(path)
         if path.suffix == ".onnx":
-            import onnxruntime as ort
-
-            session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-            card = json.loads(session.get_modelmeta().custom_metadata_map[CARD_KEY])
-            return cls(lambda x: session.run(["probabilities"], {"input": x})[0], tuple(card["classes"]),
-                       int(card["config"]["crop"]))  # fmt: skip
+            return cls.from_onnx(path)
         if path.is_file() and path.name.endswith(".torchscript.pt"):
             extra = {CARD_KEY: ""}
-            module = torch.jit.load(str(path), map_location="cpu", _extra_files=extra).eval()
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*torch.jit.* is deprecated", category=DeprecationWarning)
+                module = torch.jit.load(str(path), map_location="cpu", _extra_files=extra).eval()
             card = json.loads(extra[CARD_KEY])
 
             def run_script(x: np.ndarray) -> np.ndarray:
