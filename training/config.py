@@ -69,7 +69,7 @@ class TrainConfig:
         if unknown:
             raise ValueError(f"unknown config fields: {', '.join(unknown)}")
         converted = {name: tuple(v) if isinstance(v, list) else v for name, v in values.items()}
-        return cls(**converted).validated()
+        return cls(**converted).validated()  # type: ignore[arg-type]
 
     def validated(self) -> TrainConfig:
         """Raise ``ValueError`` on settings that cannot train."""

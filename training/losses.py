@@ -79,6 +79,12 @@ class FeatureBank(nn.Module):
     written are excluded, as is the query's own (stale) entry.
     """
 
+    row_of: torch.Tensor
+    start: torch.Tensor
+    bank: torch.Tensor
+    squared_norms: torch.Tensor
+    filled: torch.Tensor
+
     def __init__(self, labels: torch.Tensor, dim: int, n_classes: int) -> None:
         super().__init__()
         labels = labels.long().cpu()
@@ -144,7 +150,9 @@ class LocalityPreservingLoss(nn.Module):
             raise ValueError("the feature bank needs the training labels")
         self.k = k
         self.source = source
-        self.bank = FeatureBank(train_labels, dim, n_classes) if train_labels is not None and source == "bank" else None
+        self.bank: FeatureBank | None = (
+            FeatureBank(train_labels, dim, n_classes) if train_labels is not None and source == "bank" else None
+        )
 
     def forward(
         self, features: torch.Tensor, labels: torch.Tensor, indices: torch.Tensor | None = None
@@ -166,6 +174,8 @@ class LocalityPreservingLoss(nn.Module):
 class CenterLoss(nn.Module):
     """Centre loss (Wen et al. 2016): ``1/(2n) sum_i ||x_i - c_{y_i}||^2`` with centres as buffers
     moved toward their class's batch features by :meth:`update` (rate ``alpha``)."""
+
+    centers: torch.Tensor
 
     def __init__(self, n_classes: int, dim: int, *, alpha: float = 0.5) -> None:
         super().__init__()

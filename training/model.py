@@ -35,6 +35,8 @@ class BaseDCNN(nn.Module):
     the network subtracts ``input_mean`` itself.
     """
 
+    input_mean: torch.Tensor
+
     def __init__(
         self,
         n_classes: int = 7,
@@ -72,7 +74,8 @@ class BaseDCNN(nn.Module):
         for module in self.modules():
             if isinstance(module, (nn.Conv2d, nn.Linear)):
                 nn.init.kaiming_normal_(module.weight, mode="fan_in", nonlinearity="relu")
-                nn.init.zeros_(module.bias)
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         h = self.features(x - self.input_mean)  # (B, 256, 12, 12) for a 90x90 input
