@@ -1,6 +1,6 @@
 """The softmax / centre / LP comparison of PAPER.md 6 on the synthetic expression set.
 
-    nice -n 10 python bench/train_protocol.py [--full] [--images 840] [--iters 400] [--out DIR]
+    nice -n 10 python bench/train_protocol.py [--full] [--images 840] [--iters 200] [--out DIR]
 
 ``--full`` runs the paper's recipe (baseDCNN 64..256 channels, 2000-d features, batch 64,
 20k iterations, lr 0.01 x0.1 at 5k and 18k) and needs a GPU. Without it a reduced schedule
@@ -32,9 +32,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--full", action="store_true", help="the paper's full recipe (GPU)")
     parser.add_argument("--images", type=int, default=840, help="synthetic basic-set size")
-    parser.add_argument("--iters", type=int, default=400, help="iterations of the reduced schedule")
+    parser.add_argument("--iters", type=int, default=200, help="iterations of the reduced schedule")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads (reduced schedule)")
     parser.add_argument("--out", type=Path, default=Path("runs/protocol"))
     args = parser.parse_args()
     data = args.out / f"synthetic_{args.images}"
@@ -47,8 +48,8 @@ def main() -> None:
         iters = args.iters
         base = TrainConfig(
             iters=iters, batch_size=32, lr_steps=(iters // 4, iters * 9 // 10), channels=(8, 12, 16, 16, 32, 32),
-            feature_dim=128, eval_every=max(iters // 8, 1), checkpoint_every=iters, log_every=max(iters // 40, 1),
-            device=args.device, seed=args.seed, progress=False,
+            feature_dim=128, eval_every=max(iters // 4, 1), checkpoint_every=iters, log_every=max(iters // 40, 1),
+            device=args.device, seed=args.seed, progress=False, threads=args.threads,
         )  # fmt: skip
     rows, result = [], {"schedule": "full" if args.full else "reduced", "images": args.images, "iters": base.iters}
     for loss in ("softmax", "center", "lp"):
