@@ -1,6 +1,6 @@
 """Training speed of baseDCNN at batch 64, 90x90 crops: softmax, centre, LP (batch) and LP (bank).
 
-    nice -n 10 python bench/train_speed.py [--device cpu|cuda] [--iters 4] [--rounds 3] [--bank 12271]
+    nice -n 10 python bench/train_speed.py [--device cpu|cuda] [--iters 2] [--rounds 3] [--bank 12271] [--threads 1]
 
 The bank holds one 2000-d feature per training image (12,271 as in RAF-DB basic's training
 split, labels drawn with RAF-DB's class frequencies) and is fully written before timing, so
@@ -46,7 +46,14 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--bank", type=int, default=int(RAF_TRAIN_COUNTS.sum()))
     parser.add_argument("--amp", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument(
+        "--threads", type=int, default=1,
+        help="torch CPU threads; 1 by default: on a shared, loaded 2-core machine a second thread "
+        "spin-waits and made training ~10x slower (measured)",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
     rng = np.random.default_rng(0)
     labels = rng.choice(7, size=args.bank, p=RAF_TRAIN_COUNTS / RAF_TRAIN_COUNTS.sum())
