@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from annotation.permissions import ADMIN, ANNOTATOR, RESEARCHER, has_role
+from annotation.selectors.faces import can_edit_faces
 
 View = Callable[..., HttpResponse]
 
@@ -41,5 +42,6 @@ def page(
         "is_admin": has_role(user, ADMIN),
         "is_researcher": has_role(user, RESEARCHER),
         "is_annotator": has_role(user, ANNOTATOR),
+        "can_edit_faces": can_edit_faces(user),
     }
     return render(request, f"frontend/{template}", {**base, **(context or {})}, status=status)

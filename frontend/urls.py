@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import include, path
 
-from frontend.views import accounts, dashboard, gold_images, images, journey, label
+from frontend.views import accounts, dashboard, gold_images, images, journey, label, runs
 
 app_name = "frontend"
 
@@ -25,6 +25,10 @@ urlpatterns = [
     path("projects/<int:project_id>/label/", label.label, name="label"),
     path("projects/<int:project_id>/dashboard/", dashboard.dashboard, name="dashboard"),
     path("projects/<int:project_id>/dashboard/data", dashboard.dashboard_data, name="dashboard_data"),
+    path("projects/<int:project_id>/runs/", runs.project_runs, name="runs"),
+    path("reliability-runs/<int:run_id>/", runs.reliability_run_page, name="reliability_run"),
+    path("training-runs/<int:run_id>/", runs.training_run_page, name="training_run"),
+    path("training-runs/<int:run_id>/plots/<str:key>", runs.training_run_plot, name="training_run_plot"),
     path("images/", images.image_lookup, name="image_lookup"),
     path("images/<int:image_id>/", images.image_detail, name="image"),
     path("", include("frontend.urls_faces")),

@@ -9,13 +9,14 @@ from __future__ import annotations
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from annotation.models import Image, Project
 from annotation.models.face import AgeRange, Gender, Race
 from annotation.selectors.faces import can_edit_faces, faces_queue
+from frontend.access import page
 
 
 def _editor_or_refuse(request: HttpRequest) -> HttpResponse | None:
@@ -40,7 +41,7 @@ def faces_queue_page(request: HttpRequest) -> HttpResponse:
         "project": project,
         "projects": Project.objects.order_by("name"),
     }
-    return render(request, "frontend/faces/queue.html", context)
+    return page(request, "faces/queue.html", {**context, "nav": "faces"})
 
 
 @ensure_csrf_cookie
@@ -64,4 +65,4 @@ def face_edit_page(request: HttpRequest, image_id: int) -> HttpResponse:
         "age_range": AgeRange.choices,
         "race": Race.choices,
     }
-    return render(request, "frontend/faces/edit.html", {"image": image, "config": config, "choices": choices})
+    return page(request, "faces/edit.html", {"image": image, "config": config, "choices": choices, "nav": "faces"})

@@ -208,6 +208,11 @@ def dashboard_stats_cached(*, project: Project, max_age_s: int = DASHBOARD_CACHE
     # created_at in the key: a project id reused after a rollback never gets another's figures.
     key = f"raf:dashboard:{project.pk}:{project.created_at.timestamp():.6f}"
     stats = cache.get(key)
+    if stats is not None:
+        # A new current reliability run shows at once (one indexed query), not after max_age_s.
+        current = ReliabilityRun.objects.filter(project=project, is_current=True).values_list("pk", flat=True).first()
+        if current != (stats["reliability_run"] or {}).get("id"):
+            stats = None
     if stats is None:
         stats = dashboard_stats(project=project)
         cache.set(key, stats, max_age_s)
