@@ -55,7 +55,9 @@ def job_view(job: Job | None, *, succeeded: bool | None = None) -> dict[str, Any
         }
     if job is None:
         return {"id": None, "status": "failed", "progress": 0.0, "message": "the job record is gone"}
-    message = job.message if job.status != JobStatus.FAILED else (job.message or job.error.splitlines()[-1:] or [""])[0]
+    message = job.message
+    if job.status == JobStatus.FAILED and not message:
+        message = (job.error.strip().splitlines() or [""])[-1]
     return {"id": job.pk, "status": job.status, "progress": job.progress, "message": message}
 
 
