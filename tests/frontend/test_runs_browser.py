@@ -1,0 +1,83 @@
+"""An admin recomputes reliability from the dashboard and exports the dataset, in Debian chromium."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+
+import pytest
+from django.test import Client
+
+from annotation.models import AnnotatorReliability, DatasetExport, ReliabilityRun
+from tests.annotation.export_factories import user
+from tests.frontend.test_run_pages import simulated_project
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def _eager(settings):
+    # The live server runs the tasks in its request thread (as a worker would, only sooner).
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+
+
+def login(context, live_server, account) -> None:
+    client = Client()
+    client.force_login(account)
+    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}])
+
+
+def test_it_recomputes_reliability_then_exports_the_dataset(live_server, browser, screenshots):
+    project = simulated_project(images=10, annotators=6, seed=5)
+    admin = user("boss", "admin")
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    login(context, live_server, admin)
+    page = context.new_page()
+    page.set_default_timeout(20000)
+
+    page.goto(f"{live_server.url}/")
+    page.get_by_role("link", name=f"Dashboard of {project.name}").click()
+    page.get_by_role("heading", name=f"Dashboard: {project.name}").wait_for()
+    assert page.locator("#annotators tbody tr").count() == 6
+    assert "–" in page.locator("#annotators tbody tr").first.locator("td").nth(5).text_content()
+
+    page.get_by_role("button", name="Recompute reliability").click()
+    # The job finishes, the page reloads and names the new current run.
+    current = page.locator("#current-run a", has_text=re.compile(r"run \d+"))
+    current.wait_for()
+    run = ReliabilityRun.objects.get(project=project, is_current=True)
+    assert current.text_content() == f"run {run.pk}"
+    reliabilities = {
+        row.annotator.username: f"{row.reliability:.2f}"
+        for row in AnnotatorReliability.objects.filter(run=run).select_related("annotator")
+    }
+    assert len(reliabilities) == 6
+    for username, shown in reliabilities.items():
+        cell = page.locator("#annotators tbody tr", has_text=username).locator("td").nth(5)
+        assert cell.text_content().startswith(shown)
+    screenshots(page, "20-dashboard-reliability")
+
+    current.click()
+    page.get_by_role("heading", name=re.compile(f"Reliability run {run.pk}")).wait_for()
+    assert page.locator("#run-annotators tbody tr").count() == 6
+    page.get_by_role("button", name="Export dataset").click()
+    link = page.get_by_role("link", name=re.compile(r"Download export \d+"))
+    link.wait_for()
+    export = DatasetExport.objects.get(run=run)
+    assert link.text_content() == f"Download export {export.pk}"
+    assert export.created_by == admin
+    screenshots(page, "21-reliability-run-export")
+    response = page.request.get(live_server.url + link.get_attribute("href"))
+    assert response.ok
+    names = zipfile.ZipFile(io.BytesIO(response.body())).namelist()
+    assert any(name.endswith("annotators.csv") for name in names)
+
+    page.set_viewport_size({"width": 360, "height": 740})
+    wide = page.evaluate(
+        """() => [...document.querySelectorAll('main *')].filter(el => el.getBoundingClientRect().right > 361
+            && !el.closest('.table-wrap')).map(el => el.tagName + '#' + el.id + '.' + el.className).slice(0, 8)"""
+    )
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360, wide
+    screenshots(page, "22-reliability-run-360px")
+    context.close()
