@@ -61,6 +61,25 @@ def job_view(job: Job | None, *, succeeded: bool | None = None) -> dict[str, Any
     return {"id": job.pk, "status": job.status, "progress": job.progress, "message": message}
 
 
+def figure(value: Any) -> str:
+    """A metric as people read it: floats to 4 significant digits, yes/no, lists joined."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list | tuple):
+        return ", ".join(figure(v) for v in value) or "none"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={figure(v)}" for k, v in sorted(value.items())) or "defaults"
+    return str(value)
+
+
+def figures(values: dict[str, Any] | None) -> list[tuple[str, str]]:
+    return [(key, figure(value)) for key, value in sorted((values or {}).items())]
+
+
 def reliability_row(run: ReliabilityRun) -> dict[str, Any]:
     metrics = run.metrics or {}
     return {
@@ -147,8 +166,6 @@ def reliability_run_page(request: HttpRequest, run_id: int) -> HttpResponse:
         training_row(t, project.current_model_id)
         for t in training_run_list(project=project).filter(reliability_run=run)[:50]
     ]
-    metrics = run.metrics or {}
-    shown = [(key, metrics[key]) for key in sorted(metrics) if not isinstance(metrics[key], dict | list)]
     return page(
         request,
         "reliability_run.html",
@@ -156,8 +173,8 @@ def reliability_run_page(request: HttpRequest, run_id: int) -> HttpResponse:
             "project": project,
             "run": run,
             "row": reliability_row(run),
-            "metrics": shown,
-            "params": sorted((run.params or {}).items()),
+            "metrics": figures(run.metrics),
+            "params": figures(run.params),
             "classes": subset_class_counts(run),
             "annotators": annotators,
             "exports": export_rows(run),
@@ -179,7 +196,6 @@ def training_run_page(request: HttpRequest, run_id: int) -> HttpResponse:
         if key.startswith("plot_")
     ]
     downloads = [(key, label) for key, label in DOWNLOADS if key in artefacts]
-    metrics = run.metrics or {}
     job = job_view(run.job)
     return page(
         request,
@@ -193,8 +209,8 @@ def training_run_page(request: HttpRequest, run_id: int) -> HttpResponse:
             "can_make_current": has_role(request.user, ADMIN)
             and job["status"] == JobStatus.SUCCEEDED
             and "onnx" in artefacts,
-            "config": sorted(run.config.items()),
-            "metrics": [(key, metrics[key]) for key in sorted(metrics) if not isinstance(metrics[key], dict | list)],
+            "config": figures(run.config),
+            "metrics": figures(run.metrics),
             "plots": plots,
             "downloads": downloads,
             "project_nav": "runs",

@@ -62,8 +62,10 @@ def test_it_recomputes_reliability_then_exports_the_dataset(live_server, browser
     page.get_by_role("heading", name=re.compile(f"Reliability run {run.pk}")).wait_for()
     assert page.locator("#run-annotators tbody tr").count() == 6
     page.get_by_role("button", name="Export dataset").click()
-    link = page.get_by_role("link", name=re.compile(r"Download export \d+"))
+    link = page.locator("#export-link").get_by_role("link", name=re.compile(r"Download export \d+"))
     link.wait_for()
+    # The new export also joins the run's list of exports.
+    assert page.locator("#export-list tbody tr").count() == 1
     export = DatasetExport.objects.get(run=run)
     assert link.text_content() == f"Download export {export.pk}"
     assert export.created_by == admin

@@ -48,6 +48,20 @@
       holder.replaceChildren(a, note);
       holder.hidden = false;
       a.focus();
+      // The new export joins the list of this run's exports.
+      const body = document.querySelector("#export-list tbody");
+      body.querySelector("tr.empty")?.remove();
+      const row = document.createElement("tr");
+      const when = new Date(item.created_at).toISOString().slice(0, 16).replace("T", " ");
+      for (const text of [String(item.id), "you", when, "succeeded", item.size_bytes ? `${Math.round(item.size_bytes / 1024)} KiB` : "–"]) {
+        const td = document.createElement("td");
+        td.textContent = text;
+        row.appendChild(td);
+      }
+      const cell = document.createElement("td");
+      cell.appendChild(a.cloneNode(true));
+      row.appendChild(cell);
+      body.prepend(row);
     }
 
     button.addEventListener("click", async () => {
