@@ -177,12 +177,15 @@ def train(
         torch.set_num_threads(config.threads)
     classes = tuple(dataset.classes)
     n_classes = len(classes)
-    train_set, test_set = dataset.where("train"), dataset.where("test")
-    if len(train_set.labels) == 0:
+    if not (dataset.split == "train").any():
         raise ValueError(f"the dataset at {config.data or '(in memory)'} has no training images")
+    train_set = dataset.where("train")
     seed_everything(config.seed)
     train_data = DeviceData.from_arrays(train_set.images, train_set.labels, device)
-    test_data = DeviceData.from_arrays(test_set.images, test_set.labels, device)
+    # A set without a test split still trains (evaluations are skipped).
+    test_mask = dataset.split == "test"
+    test_images = dataset.images[test_mask] if test_mask.any() else np.zeros((0, 100, 100), np.uint8)
+    test_data = DeviceData.from_arrays(test_images, dataset.labels[test_mask], device)
     model = build_model(config, n_classes).to(device)
     optimizer = build_optimizer(config, model)
     criterion = build_criterion_for(config, train_data.labels, n_classes).to(device)
@@ -240,6 +243,8 @@ def train(
             handle.write(json.dumps(entry) + "\n")
 
     def run_evaluation(iteration: int) -> dict[str, float]:
+        if not len(test_data):
+            return {}
         result = evaluate(model, test_data, crop=config.crop, n_classes=n_classes, batch_size=config.eval_batch_size)
         log({"iteration": iteration, "split": "test", **result})
         model.train()
