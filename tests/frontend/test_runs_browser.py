@@ -10,8 +10,9 @@ import pytest
 from django.test import Client
 
 from annotation.models import AnnotatorReliability, DatasetExport, ReliabilityRun
+from annotation.services.reliability import reliability_run_execute
 from tests.annotation.export_factories import user
-from tests.frontend.test_run_pages import simulated_project
+from tests.frontend.test_run_pages import make_finished_training, simulated_project
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -20,6 +21,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def _eager(settings):
     # The live server runs the tasks in its request thread (as a worker would, only sooner).
     settings.CELERY_TASK_ALWAYS_EAGER = True
+
+
+# Every control has a name (its text, a label or aria-label).
+UNNAMED_CONTROLS = """() => [...document.querySelectorAll('button, a, input:not([type=hidden]), select')]
+    .filter(el => !(el.getAttribute('aria-label') || el.labels?.length || el.textContent.trim()))
+    .map(el => el.outerHTML)"""
 
 
 def login(context, live_server, account) -> None:
@@ -75,6 +82,7 @@ def test_it_recomputes_reliability_then_exports_the_dataset(live_server, browser
     names = zipfile.ZipFile(io.BytesIO(response.body())).namelist()
     assert any(name.endswith("annotators.csv") for name in names)
 
+    assert page.evaluate(UNNAMED_CONTROLS) == []
     page.set_viewport_size({"width": 360, "height": 740})
     wide = page.evaluate(
         """() => [...document.querySelectorAll('main *')].filter(el => el.getBoundingClientRect().right > 361
@@ -82,4 +90,24 @@ def test_it_recomputes_reliability_then_exports_the_dataset(live_server, browser
     )
     assert page.evaluate("document.documentElement.scrollWidth") <= 360, wide
     screenshots(page, "22-reliability-run-360px")
+    context.close()
+
+
+def test_it_shows_a_training_runs_plots_to_a_researcher_on_a_phone(live_server, browser, screenshots):
+    project = simulated_project(images=4, annotators=5, seed=6)
+    run = reliability_run_execute(run=ReliabilityRun.objects.create(project=project))
+    training = make_finished_training(run)
+    context = browser.new_context(viewport={"width": 360, "height": 740})
+    login(context, live_server, user("rita", "researcher"))
+    page = context.new_page()
+    page.set_default_timeout(20000)
+    page.goto(f"{live_server.url}/training-runs/{training.pk}/")
+    plot = page.get_by_role("img", name=re.compile("Plot: curves"))
+    plot.wait_for()
+    page.wait_for_function("() => [...document.images].every((img) => img.complete && img.naturalWidth > 0)")
+    assert page.get_by_role("link", name=re.compile("Model zip")).is_visible()
+    assert page.get_by_role("button", name="Set as current model").count() == 0  # admins only
+    assert page.evaluate(UNNAMED_CONTROLS) == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    screenshots(page, "23-training-run-360px")
     context.close()
