@@ -22,6 +22,7 @@ from annotation.models import (
 )
 from annotation.services.simulation import votes_simulate
 from tests.annotation.export_factories import make_image, user
+from tests.annotation.test_training_service import TINY_CONFIG, project_with_labels  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
 ROLES = ("annotator", "researcher", "admin")
@@ -260,3 +261,35 @@ def test_it_links_runs_and_the_face_queue_by_role(run):
     # The face pages now share the main layout: skip link, navigation, log out.
     queue = trusted_client.get("/faces/").content.decode()
     assert "Skip to main content" in queue and 'aria-current="page">Face queue' in queue and "Log out" in queue
+
+
+def test_it_shows_a_real_tiny_training_runs_plots_metrics_and_downloads(
+    project_with_labels,  # noqa: F811 (the fixture imported above)
+    django_capture_on_commit_callbacks,
+):
+    """End to end through the training service: the page shows what a finished run stored."""
+    project = project_with_labels
+    run = ReliabilityRun.objects.get(project=project, is_current=True)
+    admin = as_role("admin")
+    # The form's fields, plus a tiny network so that this stays a unit test.
+    config = {**TINY_CONFIG, "loss": "lp", "lr": 0.01, "lambda_": 0.003, "seed": 0}
+    with django_capture_on_commit_callbacks(execute=True):
+        started = admin.post(
+            f"/api/v1/projects/{project.pk}/training-runs",
+            {"reliability_run": run.pk, "subset": "basic", "config": config},
+            content_type="application/json",
+        )
+    assert started.status_code == 201, started.content
+    training = TrainingRun.objects.get(pk=started.json()["id"])
+    response = admin.get(f"/training-runs/{training.pk}/")
+    html = response.content.decode()
+    assert 'data-metric="basic_svm_mean_diagonal"' in html and "Set as current model" in html
+    plots = response.context["plots"]
+    assert "plot_curves" in {plot["key"] for plot in plots}
+    for plot in plots:
+        served = admin.get(f"/training-runs/{training.pk}/plots/{plot['key']}")
+        assert served.status_code == 200 and served["Content-Type"] == "image/png"
+        assert b"".join(served.streaming_content).startswith(b"\x89PNG")
+    assert {"onnx", "eval", "model_card_md"} <= {key for key, _ in response.context["downloads"]}
+    zipped = admin.get(f"/api/v1/training-runs/{training.pk}/model.zip")
+    assert zipped.status_code == 200 and zipfile.is_zipfile(io.BytesIO(b"".join(zipped.streaming_content)))
