@@ -83,6 +83,12 @@ def test_it_recomputes_reliability_then_exports_the_dataset(live_server, browser
     assert any(name.endswith("annotators.csv") for name in names)
 
     assert page.evaluate(UNNAMED_CONTROLS) == []
+    page.get_by_role("link", name="Reliability and training runs").click()
+    current_row = page.locator("#reliability-runs tr.current-run")
+    current_row.wait_for()
+    assert current_row.get_attribute("data-run") == str(run.pk)
+    screenshots(page, "24-runs")
+    page.go_back()
     page.set_viewport_size({"width": 360, "height": 740})
     wide = page.evaluate(
         """() => [...document.querySelectorAll('main *')].filter(el => el.getBoundingClientRect().right > 361
