@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from annotation.models import ReliabilityRun
+from annotation.models import ReliabilityRun, TrainingRun
 from annotation.services.assignment import assignments_release_expired
 from annotation.services.faces import faces_detect_run
 from annotation.services.imports import import_job_run
 from annotation.services.jobs import job_running, job_set_result
 from annotation.services.reliability import reliability_run_execute
+from annotation.services.training import training_run_execute
 
 
 @shared_task(name="annotation.tasks.assignments_release_expired", time_limit=120, ignore_result=True)
@@ -59,3 +60,14 @@ def export_dataset(job_id: int, export_id: int) -> None:
         if reporter is None:
             return
         dataset_export_build(export=DatasetExport.objects.get(pk=export_id), progress=reporter.callback())
+
+
+# The name starts with "training_" so CELERY_TASK_ROUTES sends it to the gpu queue. Training
+# takes hours: a generous hard limit of its own; acks_late + reject-on-worker-lost (settings)
+# redeliver it after a worker kill, and the service resumes from the last checkpoint.
+@shared_task(name="annotation.tasks.training_run_execute", time_limit=48 * 3600, ignore_result=True)
+def training_run_execute_task(job_id: int, run_id: int) -> None:
+    with job_running(job_id) as reporter:
+        if reporter is None:
+            return
+        training_run_execute(run=TrainingRun.objects.get(pk=run_id), reporter=reporter)
