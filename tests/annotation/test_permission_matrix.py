@@ -59,6 +59,13 @@ MATRIX: dict[str, dict[str, set[str]]] = {
     # the signed, expiring token is the credential (a bad one is 404 for everybody)
     "export-download": {"GET": set(ROLES)},
     "training-run-model-download": {"GET": {RESEARCHER, ADMIN}},
+    "training-run-start": {"POST": {RESEARCHER, ADMIN}},
+    "training-run-list": {"GET": {RESEARCHER, ADMIN}},
+    "training-run-detail": {"GET": {RESEARCHER, ADMIN}},
+    "training-run-cancel": {"POST": {RESEARCHER, ADMIN}},
+    "training-run-make-current": {"POST": {ADMIN}},
+    "training-run-artefact": {"GET": {RESEARCHER, ADMIN}},
+    "predict": {"POST": {RESEARCHER, ADMIN}},
 }
 # A trusted annotator is an annotator too.
 for _methods in MATRIX.values():
@@ -78,6 +85,7 @@ BODIES: dict[str, dict] = {
     "face-image-reject": {"reason": "not a face"},
     "face-update": {"gender": 2},
     "faces-detect": {"image_ids": []},
+    "training-run-start": {"subset": "not-a-subset"},  # refused by validation: no training starts
 }
 
 
