@@ -10,6 +10,12 @@ def _media_root(tmp_path, settings):  # noqa: F811 - pytest-django's settings fi
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.fixture(autouse=True)
+def _tasks_in_process(settings):
+    """Tasks run in-process in tests; the one test of a real worker on Redis turns this off."""
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+
+
 def on_postgres() -> bool:
     return settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
@@ -29,6 +31,7 @@ class PredictApi(APIView):
         image = serializers.FileField()
         aligned = serializers.BooleanField(default=False)
 
+    @extend_schema(request={"multipart/form-data": InputSerializer}, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

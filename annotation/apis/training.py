@@ -10,6 +10,8 @@ from django.core.files.storage import default_storage
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -73,6 +75,7 @@ class TrainingRunStartApi(APIView):
         subset = serializers.ChoiceField(choices=["basic", "compound"], default="basic")
         config = serializers.DictField(required=False, default=dict)
 
+    @extend_schema(request=InputSerializer, responses={201: TrainingRunOutputSerializer})
     def post(self, request: Request, project_id: int) -> Response:
         project = get_object_or_404(Project, pk=project_id)
         data = self.InputSerializer(data=request.data)
@@ -97,6 +100,11 @@ class TrainingRunListApi(APIView):
 
     permission_classes = [IsResearcher]
 
+    @extend_schema(
+        operation_id="training_runs_list",
+        parameters=[OpenApiParameter("project", int, required=True)],
+        responses=TrainingRunOutputSerializer(many=True),
+    )
     def get(self, request: Request) -> Response:
         project_id = request.query_params.get("project", "")
         if not project_id.isdigit():
@@ -111,6 +119,7 @@ class TrainingRunDetailApi(APIView):
 
     permission_classes = [IsResearcher]
 
+    @extend_schema(operation_id="training_runs_retrieve", responses=TrainingRunOutputSerializer)
     def get(self, request: Request, run_id: int) -> Response:
         return _output(get_object_or_404(TrainingRun.objects.select_related("job"), pk=run_id))
 
@@ -120,6 +129,7 @@ class TrainingRunCancelApi(APIView):
 
     permission_classes = [IsResearcher]
 
+    @extend_schema(request=None, responses=TrainingRunOutputSerializer)
     def post(self, request: Request, run_id: int) -> Response:
         run = get_object_or_404(TrainingRun.objects.select_related("job"), pk=run_id)
         training_run_cancel(run=run)
@@ -132,6 +142,7 @@ class TrainingRunMakeCurrentApi(APIView):
 
     permission_classes = [IsAdmin]
 
+    @extend_schema(request=None, responses=TrainingRunOutputSerializer)
     def post(self, request: Request, run_id: int) -> Response:
         run = get_object_or_404(TrainingRun.objects.select_related("job"), pk=run_id)
         training_run_set_current(run=run)
@@ -143,6 +154,7 @@ class TrainingRunArtefactApi(APIView):
 
     permission_classes = [IsResearcher]
 
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     def get(self, request: Request, run_id: int, key: str) -> FileResponse:
         run = get_object_or_404(TrainingRun, pk=run_id)
         name = run.artefacts.get(key)

@@ -85,6 +85,7 @@ BODIES: dict[str, dict] = {
     "face-image-reject": {"reason": "not a face"},
     "face-update": {"gender": 2},
     "faces-detect": {"image_ids": []},
+    "training-run-start": {"subset": "not-a-subset"},  # refused by validation: no training starts
 }
 
 
