@@ -32,11 +32,6 @@ PNG = (
 )
 
 
-@pytest.fixture(autouse=True)
-def _eager(settings):
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-
-
 def simulated_project(*, images: int = 12, annotators: int = 6, seed: int = 0) -> Project:
     """A tiny project with real photos, faces and a simulated crowd's votes (no run yet)."""
     project = Project.objects.create(name=f"simulated {seed}", votes_wanted=5, licence_text="CC BY 4.0")

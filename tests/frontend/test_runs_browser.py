@@ -17,12 +17,6 @@ from tests.frontend.test_run_pages import make_finished_training, simulated_proj
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(autouse=True)
-def _eager(settings):
-    # The live server runs the tasks in its request thread (as a worker would, only sooner).
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-
-
 # Every control has a name (its text, a label or aria-label).
 UNNAMED_CONTROLS = """() => [...document.querySelectorAll('button, a, input:not([type=hidden]), select')]
     .filter(el => !(el.getAttribute('aria-label') || el.labels?.length || el.textContent.trim()))
