@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 
-from annotation.models import Image, ImageStatus, Project, Qualification
+from annotation.models import Image, ImageStatus, Project, Qualification, ReliabilityRun, Vote
 from annotation.permissions import has_role
 from annotation.services.demo import DEMO_PROJECT_NAME, GOLD_PER_FOLDER
 
@@ -20,20 +20,23 @@ def _fast_passwords(settings) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-def load() -> str:
+def load(*args: str) -> str:
     out = io.StringIO()
-    call_command("load_demo", "--no-votes", stdout=out)
+    call_command("load_demo", *args, stdout=out)
     return out.getvalue()
 
 
 def test_it_loads_the_demo_once_and_changes_nothing_the_second_time(django_capture_on_commit_callbacks) -> None:
     with django_capture_on_commit_callbacks(execute=True):
-        first = load()
+        first = load("--no-votes")  # face detection runs on commit, before votes can be simulated
     project = Project.objects.get(name=DEMO_PROJECT_NAME)
     snapshot = sorted(Image.objects.filter(project=project).values_list("pk", "sha256", "is_gold", "gold_label"))
 
     with django_capture_on_commit_callbacks(execute=True):
         second = load()
+    counted = Vote.objects.filter(counted=True).count()
+    with django_capture_on_commit_callbacks(execute=True):
+        third = load()
 
     assert "photos imported 128" in first and "photos imported 0, already there 128" in second
     after = sorted(Image.objects.filter(project=project).values_list("pk", "sha256", "is_gold", "gold_label"))
@@ -45,12 +48,19 @@ def test_it_loads_the_demo_once_and_changes_nothing_the_second_time(django_captu
     for image in gold:
         expected = "neutral" if "/neutral/" in image.source else "happiness"
         assert project.classes[image.gold_label] == expected
-    # Without a face detector listening, the frontal demo photos are served as they are.
+    # The face detector found every frontal demo face, so every photo is served.
     assert not Image.objects.filter(project=project, status=ImageStatus.NEEDS_FACE).exists()
+    # Simulated votes fill the regular images, once, and a reliability run is current.
+    regular = Image.objects.filter(project=project, is_gold=False)
+    assert all(image.counted_votes == image.votes_wanted for image in regular)
+    assert counted == regular.count() * project.votes_wanted
+    assert "simulate_votes skipped" in third and Vote.objects.filter(counted=True).count() == counted
+    run = ReliabilityRun.objects.get(project=project, is_current=True)
+    assert run.annotators.filter(kept=True).exists() and run.images.count() == regular.count()
 
 
 def test_it_creates_one_login_per_role_and_qualifies_the_annotator() -> None:
-    load()
+    load("--no-votes")
     project = Project.objects.get(name=DEMO_PROJECT_NAME)
     admin, researcher, annotator = (User.objects.get(username=name) for name in ("admin", "researcher", "annotator"))
     assert admin.is_superuser and admin.check_password("raf-admin-demo") and has_role(admin, "admin")
@@ -63,5 +73,5 @@ def test_it_creates_one_login_per_role_and_qualifies_the_annotator() -> None:
 def test_it_refuses_to_run_in_production_without_force(settings) -> None:
     settings.RAF_ENV = "production"
     with pytest.raises(CommandError, match="production"):
-        load()
+        load("--no-votes")
     assert not User.objects.filter(username="admin").exists()
