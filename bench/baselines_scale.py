@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import sys
 import tempfile
@@ -34,6 +35,22 @@ from training.baselines import BaselineConfig, run_baselines  # noqa: E402
 from training.datasets import load_dataset  # noqa: E402
 from training.metrics import mean_diagonal  # noqa: E402
 from training.synthetic import generate_subset  # noqa: E402
+
+
+def cpu_seconds() -> float:
+    """CPU seconds of this process, its finished children and its live children (joblib's
+    reusable workers stay alive, so /proc is read for them; Linux only)."""
+    own = os.times()
+    total = own.user + own.system + own.children_user + own.children_system
+    tick = os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == os.getpid():  # ppid
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+    return total
 
 
 def raw_pixel_svm(faces, seed: int) -> dict[str, float]:
@@ -69,7 +86,8 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=None, help="an existing synthetic set (skips generation)")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--features", default="hog,lbp,gabor,shape")
+    # Cheapest first, so that a run cut short still has its first rows.
+    parser.add_argument("--features", default="shape,hog,lbp,gabor")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="raf-baselines-"))
     out = args.out or work / "report"
@@ -88,7 +106,18 @@ def main() -> None:
     figures["images"] = len(faces)
 
     config = BaselineConfig(features=tuple(args.features.split(",")), n_jobs=args.jobs, seed=args.seed)
-    metrics = run_baselines(faces, out, config)
+    cpu_per_feature: dict[str, float] = {}
+    cpu_mark = [cpu_seconds()]
+
+    def on_feature(feature: str, metrics: dict) -> None:
+        now = cpu_seconds()
+        cpu_per_feature[feature] = round(now - cpu_mark[0], 1)
+        cpu_mark[0] = now
+        row = {c: round(r["mean_diagonal"], 4) for c, r in metrics["results"][feature].items()}
+        print(json.dumps({"feature": feature, "mean_diagonal": row, "seconds": metrics["features"][feature]
+                          ["total_seconds"], "cpu_seconds": cpu_per_feature[feature]}), flush=True)  # fmt: skip
+
+    metrics = run_baselines(faces, out, config, on_feature=on_feature)
     print((out / "results.md").read_text())
     figures["results"] = {
         feature: {
@@ -99,11 +128,14 @@ def main() -> None:
         for feature, per_feature in metrics["results"].items()
     }  # fmt: skip
     figures["seconds_per_feature"] = {f: info["total_seconds"] for f, info in metrics["features"].items()}
+    figures["cpu_seconds_per_feature"] = cpu_per_feature
     figures["extract_seconds"] = {f: info["extract_seconds"] for f, info in metrics["features"].items()}
     figures["baselines_seconds"] = round(sum(figures["seconds_per_feature"].values()), 1)  # type: ignore[arg-type]
     figures["random_mean_diagonal"] = round(metrics["random"]["mean_diagonal"], 4)
     figures["raw_pixels_linear_svm"] = raw_pixel_svm(faces, args.seed)
     figures["total_seconds"] = round(time.perf_counter() - total_started, 1)
+    figures["total_cpu_seconds"] = round(cpu_seconds(), 1)
+    figures["load_average_1min_at_end"] = round(os.getloadavg()[0], 2)
     # Stop joblib's reusable workers so that their peak memory is counted in RUSAGE_CHILDREN.
     from joblib.externals.loky import get_reusable_executor
 

@@ -33,7 +33,7 @@ import argparse
 import json
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -162,9 +162,19 @@ def random_baseline(y_test: np.ndarray, classes: Sequence[str], seed: int) -> di
     return report
 
 
-def run_baselines(faces: FaceSet, out: Path, config: BaselineConfig) -> dict[str, Any]:
+def run_baselines(
+    faces: FaceSet,
+    out: Path,
+    config: BaselineConfig,
+    *,
+    on_feature: Callable[[str, dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
     """Run every feature x classifier of ``config`` on ``faces``; write the report files to
-    ``out`` and return the metrics dictionary (also written as ``out/metrics.json``)."""
+    ``out`` and return the metrics dictionary (also written as ``out/metrics.json``).
+
+    ``metrics.json`` and ``results.md`` are rewritten after each feature, so a long run leaves
+    its finished rows behind; ``on_feature(feature, metrics)`` is called at the same points.
+    """
     for name in config.features:
         if name not in FEATURES:
             raise ValueError(f"unknown feature {name!r}; choose from {', '.join(FEATURES)}")
@@ -223,9 +233,11 @@ def run_baselines(faces: FaceSet, out: Path, config: BaselineConfig) -> dict[str
             bar.update(1)
         info["total_seconds"] = round(time.perf_counter() - started, 2)
         metrics["features"][feature] = info
+        (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+        (out / "results.md").write_text(markdown_table(metrics))
+        if on_feature is not None:
+            on_feature(feature, metrics)
     bar.close()
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
-    (out / "results.md").write_text(markdown_table(metrics))
     return metrics
 
 

@@ -11,7 +11,7 @@ from training.baselines import main
 def test_it_runs_the_whole_cli_and_writes_the_report(synthetic_root: Path, tmp_path: Path) -> None:
     out = tmp_path / "report"
     argv = ["--data", str(synthetic_root), "--features", "hog,lbp,gabor,shape", "--classifiers", "svm,lda"]
-    assert main([*argv, "--out", str(out), "--jobs", "1", "--c-grid", "0.01,0.1", "--quiet"]) == 0
+    assert main([*argv, "--out", str(out), "--jobs", "1", "--c-grid", "0.01,0.1", "--cv-folds", "2", "--quiet"]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics["results"]) == {"hog", "lbp", "gabor", "shape"}
     assert metrics["features"]["lbp"]["dimension"] == 5900
