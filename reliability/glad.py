@@ -15,7 +15,8 @@ votes, images or annotators):
   objective does not decrease (vectorised backtracking), which makes this a generalised EM:
   the penalised log-likelihood never decreases.
 - Priors (MAP, documented in docs/reliability.md): ``alpha_i ~ N(alpha_prior_mean, alpha_prior_sd^2)``
-  and ``log beta_j ~ N(0, beta_prior_sd^2)``. They fix GLAD's scale ambiguity
+  and ``log beta_j ~ N(beta_prior_mean, beta_prior_sd^2)`` (defaults ``N(1, 1)`` on alpha as in
+  Whitehill et al.'s GLAD, ``N(0, 0.3^2)`` on log beta). They fix GLAD's scale ambiguity
   (``alpha * c, beta / c``) and keep annotators with few votes and unanimous images finite.
 
 Initialisation follows the paper: ``Q`` starts as the majority vote, ``alpha_i = 1``, and
@@ -51,7 +52,7 @@ class GLAD:
         max_iter: EM iteration cap; a :class:`ConvergenceWarning` is issued when reached.
         init: ``"entropy"`` (default), ``"paper"`` or ``"neutral"`` (see the module docstring).
         alpha_prior_mean, alpha_prior_sd: Gaussian prior on each ``alpha_i``.
-        beta_prior_sd: Gaussian prior (mean 0) on each ``log beta_j``.
+        beta_prior_mean, beta_prior_sd: Gaussian prior on each ``log beta_j`` (standard GLAD: mean 1, sd 1).
         learn_class_prior: estimate the class prior (smoothed by one pseudo-vote per class);
             otherwise it stays uniform.
         dtype: working precision of per-vote arithmetic, ``"float32"`` (fast) or ``"float64"``.
@@ -70,7 +71,8 @@ class GLAD:
         max_iter: int = 100,
         init: str = "entropy",
         alpha_prior_mean: float = 1.0,
-        alpha_prior_sd: float = 3.0,
+        alpha_prior_sd: float = 1.0,
+        beta_prior_mean: float = 0.0,
         beta_prior_sd: float = 0.3,
         learn_class_prior: bool = False,
         dtype: str = "float32",
@@ -81,6 +83,7 @@ class GLAD:
         self.init = init
         self.alpha_prior_mean = alpha_prior_mean
         self.alpha_prior_sd = alpha_prior_sd
+        self.beta_prior_mean = beta_prior_mean
         self.beta_prior_sd = beta_prior_sd
         self.learn_class_prior = learn_class_prior
         self.dtype = dtype
@@ -94,7 +97,12 @@ class GLAD:
         ann, img, lab = table.annotator, table.image, table.label
         n_ann = table.n_annotators
         objective = GladObjective(
-            table, self.alpha_prior_mean, self.alpha_prior_sd, self.beta_prior_sd, dtype=np.dtype(self.dtype).type
+            table,
+            self.alpha_prior_mean,
+            self.alpha_prior_sd,
+            self.beta_prior_sd,
+            dtype=np.dtype(self.dtype).type,
+            beta_mean=self.beta_prior_mean,
         )
         counts = objective.counts
 
@@ -181,7 +189,13 @@ class GladObjective:
     """
 
     def __init__(
-        self, table: VoteTable, alpha_mean: float, alpha_sd: float, beta_sd: float, dtype: type = np.float32
+        self,
+        table: VoteTable,
+        alpha_mean: float,
+        alpha_sd: float,
+        beta_sd: float,
+        dtype: type = np.float32,
+        beta_mean: float = 0.0,
     ) -> None:
         order = np.argsort(table.image, kind="stable") if np.any(np.diff(table.image) < 0) else None
         self.order = order
@@ -193,6 +207,7 @@ class GladObjective:
         self.alpha_mean = alpha_mean
         self.alpha_prec = 1.0 / alpha_sd**2
         self.beta_prec = 1.0 / beta_sd**2
+        self.beta_mean = beta_mean
         self.log_k1 = float(np.log(self.k - 1))
         per_image = np.bincount(self.img, minlength=self.n_img)
         self.voted = np.flatnonzero(per_image)
@@ -253,7 +268,8 @@ class GladObjective:
     def log_prior(self, alpha: np.ndarray, u: np.ndarray) -> float:
         """Log density of the Gaussian priors (up to a constant)."""
         return float(
-            -0.5 * self.alpha_prec * np.sum((alpha - self.alpha_mean) ** 2) - 0.5 * self.beta_prec * np.sum(u**2)
+            -0.5 * self.alpha_prec * np.sum((alpha - self.alpha_mean) ** 2)
+            - 0.5 * self.beta_prec * np.sum((u - self.beta_mean) ** 2)
         )
 
     def value(self, alpha: np.ndarray, u: np.ndarray, q: np.ndarray) -> float:
@@ -267,7 +283,7 @@ class GladObjective:
         st = self.state(alpha, u)
         r = q - np.exp(st.log_sig)  # d value / d x per vote
         g_alpha = self.annotator_sum(r * st.beta_v) - self.alpha_prec * (alpha - self.alpha_mean)
-        g_u = self.image_sum(r * st.x) - self.beta_prec * u
+        g_u = self.image_sum(r * st.x) - self.beta_prec * (u - self.beta_mean)
         return g_alpha, g_u
 
     def alpha_step(self, alpha: np.ndarray, u: np.ndarray, q: np.ndarray, st: _State) -> tuple[np.ndarray, _State]:
@@ -287,7 +303,7 @@ class GladObjective:
         """One Newton step on all ``u = log beta`` at once from state ``st`` (at ``alpha, u``)."""
         s = np.exp(st.log_sig)
         rx = self.image_sum((q - s) * st.x)
-        grad = rx - self.beta_prec * u
+        grad = rx - self.beta_prec * (u - self.beta_mean)
         # The objective is not concave in log beta: use the exact curvature where it is negative
         # and the Fisher information elsewhere, so every step is an ascent direction.
         fisher = self.image_sum(s * (1 - s) * st.x * st.x) + self.beta_prec
@@ -296,7 +312,9 @@ class GladObjective:
         step = np.clip(grad / hess, -2.0, 2.0)  # at most a factor e^2 in beta per step
 
         def score(candidate: np.ndarray, cst: _State) -> np.ndarray:
-            return self.image_sum(cst.log_sig - (1 - q) * cst.x) - 0.5 * self.beta_prec * candidate**2
+            return (
+                self.image_sum(cst.log_sig - (1 - q) * cst.x) - 0.5 * self.beta_prec * (candidate - self.beta_mean) ** 2
+            )
 
         return _backtrack(u, step, score(u, st), score, lambda c: self.state(alpha, c, alpha_v=st.alpha_v), st)
 
@@ -309,7 +327,7 @@ class GladObjective:
         can only raise the objective.
         """
         t = 0.0
-        sum_u, n_u = float(u.sum()), u.shape[0]
+        sum_u, n_u = float((u - self.beta_mean).sum()), u.shape[0]  # deviations from the prior mean
         a1, a2 = float(alpha.sum()), float(np.dot(alpha, alpha))
         pa, pb, m = self.alpha_prec, self.beta_prec, self.alpha_mean
 

@@ -19,11 +19,18 @@ from reliability.distribution import ground_truth
 from reliability.filtering import FilterRule
 from reliability.glad import GLAD
 from reliability.mace import MACE
-from reliability.majority import MajorityVote
+from reliability.majority import MajorityVote, Wawa
 from reliability.result import EstimateResult
 from reliability.votes import VoteTable
 
-ESTIMATORS: dict[str, type] = {"glad": GLAD, "ds": DawidSkene, "onecoin": OneCoin, "mace": MACE, "mv": MajorityVote}
+ESTIMATORS: dict[str, type] = {
+    "glad": GLAD,
+    "ds": DawidSkene,
+    "onecoin": OneCoin,
+    "mace": MACE,
+    "mv": MajorityVote,
+    "wawa": Wawa,
+}
 METHODS = tuple(ESTIMATORS)
 Progress = Callable[[float, str], None]
 
