@@ -16,7 +16,7 @@ votes, images or annotators):
   the penalised log-likelihood never decreases.
 - Priors (MAP, documented in docs/reliability.md): ``alpha_i ~ N(alpha_prior_mean, alpha_prior_sd^2)``
   and ``log beta_j ~ N(beta_prior_mean, beta_prior_sd^2)`` (defaults ``N(1, 1)`` on alpha as in
-  Whitehill et al.'s GLAD, ``N(0, 0.3^2)`` on log beta). They fix GLAD's scale ambiguity
+  Whitehill et al.'s GLAD, ``N(0, 0.4^2)`` on log beta). They fix GLAD's scale ambiguity
   (``alpha * c, beta / c``) and keep annotators with few votes and unanimous images finite.
 
 Initialisation follows the paper: ``Q`` starts as the majority vote, ``alpha_i = 1``, and
@@ -73,7 +73,7 @@ class GLAD:
         alpha_prior_mean: float = 1.0,
         alpha_prior_sd: float = 1.0,
         beta_prior_mean: float = 0.0,
-        beta_prior_sd: float = 0.3,
+        beta_prior_sd: float = 0.4,
         learn_class_prior: bool = False,
         dtype: str = "float32",
         progress: Progress | None = None,
