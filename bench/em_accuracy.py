@@ -46,15 +46,15 @@ def load(folder: Path) -> tuple[VoteTable, np.ndarray, np.ndarray]:
 
 
 # Accuracy against gold measured with crowd-kit 1.4.2 in a separate environment (defaults, except
-# DawidSkene(n_iter=100) and MACE(random_state=0); ties broken as crowd-kit does). Sets missing here
-# fall back to the shared folder's README table.
+# DawidSkene(n_iter=100) and MACE(random_state=0); ties broken as crowd-kit does: first label in
+# its column order). Sets missing here fall back to the shared folder's README table.
 CROWDKIT: dict[str, dict[str, float]] = {
     "face": {"mv": 0.6301, "wawa": 0.6301, "ds": 0.6404, "glad": 0.6301, "mace": 0.6473},
     "dog": {"mv": 0.8178, "wawa": 0.8290, "ds": 0.8426, "glad": 0.8340, "mace": 0.8352},
     "web": {"mv": 0.7765, "wawa": 0.8168, "ds": 0.8292, "glad": 0.8217, "mace": 0.7931},
     "weather": {"mv": 0.8467, "wawa": 0.8567, "ds": 0.8400, "glad": 0.8533, "mace": 0.8600},
     "rte": {"mv": 0.9187, "wawa": 0.9213, "ds": 0.9275, "glad": 0.9263, "mace": 0.9150},
-    "product": {"mv": 0.8966, "wawa": 0.8966, "ds": 0.9397, "mace": 0.8162},
+    "product": {"mv": 0.8966, "wawa": 0.8966, "ds": 0.9397, "glad": 0.9282, "mace": 0.8162},
 }
 
 
@@ -80,7 +80,7 @@ def main() -> None:
         refs[name] = {"glad": refs.get(name, {}).get("glad", float("nan")), **figures, "best": max(figures.values())}
     results: dict[str, dict[str, float]] = {}
     columns = (*METHODS, "glad+filter")
-    print(f"{'set':8} " + " ".join(f"{m:>11}" for m in columns) + "   ck-GLAD  ck-best  GLAD>=  best>=")
+    print(f"{'set':8} " + " ".join(f"{m:>11}" for m in columns) + "   ck-GLAD  ck-best   GLAD>=   best>=")
     for name in DATASETS:
         folder = root / name
         if not folder.is_dir():
@@ -104,11 +104,11 @@ def main() -> None:
         digits = 4 if name in CROWDKIT else 3
         glad_gap = round(row["glad"], digits) - ref.get("glad", float("nan"))
         best_gap = round(best, digits) - ref.get("best", float("nan"))
-        ref_text = f"{ref.get('glad', float('nan')):7.3f}  {ref.get('best', float('nan')):7.3f}"
+        ref_text = f"{ref.get('glad', float('nan')):7.4f}  {ref.get('best', float('nan')):7.4f}"
         print(
             f"{name:8} "
-            + " ".join(f"{row[m]:11.3f}" for m in columns)
-            + f"   {ref_text}  {_verdict(glad_gap):>6}  {_verdict(best_gap):>6}"
+            + " ".join(f"{row[m]:11.4f}" for m in columns)
+            + f"   {ref_text}  {_verdict(glad_gap):>7}  {_verdict(best_gap):>7}"
         )
     print(json.dumps(results))
 
@@ -116,7 +116,7 @@ def main() -> None:
 def _verdict(gap: float) -> str:
     if gap != gap:  # NaN: no reference
         return "n/a"
-    return "yes" if gap >= -1e-9 else f"{gap:+.3f}"
+    return "yes" if gap >= -1e-9 else f"{gap:+.4f}"
 
 
 if __name__ == "__main__":
