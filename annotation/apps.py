@@ -10,3 +10,4 @@ class AnnotationConfig(AppConfig):
 
     def ready(self) -> None:
         from annotation import receivers  # noqa: F401 - connects the signal receivers
+        from annotation.apis import authentication  # noqa: F401 - token cache invalidation receivers

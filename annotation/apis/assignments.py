@@ -22,8 +22,9 @@ from annotation.models import Assignment, Project, Vote
 from annotation.models.assignment import AssignmentStatus
 from annotation.permissions import ADMIN, RESEARCHER, IsAnnotator, IsMember, has_role
 from annotation.selectors.progress import Progress, annotator_progress
+from annotation.selectors.projects import project_get_cached
 from annotation.services.assignment import MAX_CLAIM_COUNT, assignment_claim_next
-from annotation.services.votes import image_report_create, vote_create
+from annotation.services.votes import image_report_create, vote_create, vote_create_on_open_reservation
 
 
 class AssignmentOutputSerializer(serializers.Serializer):
@@ -124,19 +125,27 @@ class AssignmentVoteApi(APIView):
     def post(self, request: Request, assignment_id: int) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        assignment = _own_assignment(request, assignment_id)
-        outcome = vote_create(
-            annotator=request.user,
-            assignment=assignment,
-            label=data.validated_data["label"],
-            time_taken_ms=data.validated_data["time_taken_ms"],
+        label, time_taken_ms = data.validated_data["label"], data.validated_data["time_taken_ms"]
+        # Nearly every vote is on a live reservation of a regular image: one statement on
+        # Postgres. Everything else (and any refusal) takes the general path below.
+        fast = vote_create_on_open_reservation(
+            annotator=request.user, assignment_id=assignment_id, label=label, time_taken_ms=time_taken_ms
         )
+        if fast is not None:
+            outcome, project_id = fast
+            project = project_get_cached(project_id=project_id)
+        else:
+            assignment = _own_assignment(request, assignment_id)
+            outcome = vote_create(
+                annotator=request.user, assignment=assignment, label=label, time_taken_ms=time_taken_ms
+            )
+            project = assignment.image.project
         vote = outcome.vote
         body = {
             # A gold check answers like any other vote: gold images are never revealed.
             "vote": {"id": vote.pk, "label": vote.label, "counted": vote.counted or vote.is_gold, "late": vote.late},
             "notice": outcome.notice,
-            **_next_and_progress(request, assignment.image.project, data.validated_data["next"]),
+            **_next_and_progress(request, project, data.validated_data["next"]),
         }
         return Response(body, status=status.HTTP_201_CREATED)
 

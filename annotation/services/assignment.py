@@ -22,6 +22,7 @@ from __future__ import annotations
 import random
 import time
 from collections import Counter
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -66,6 +67,12 @@ def assignment_claim_next(
     _release_expired_now_and_then()
 
     now = timezone.now()
+    # One draw per slot; the first `fresh` slots are used, so capping keeps the gold rate.
+    gold_draws = [random.random() < project.gold_rate for _ in range(count)]
+    if not resume and not any(gold_draws) and connection.vendor == "postgresql":
+        # The hot path (every vote's "next"): the cap on live reservations is counted inside
+        # the claim statement itself.
+        return _claim(annotator=annotator, project=project, n_regular=count, n_gold=0, now=now, capped=True)
     live = Assignment.objects.filter(
         annotator=annotator, image__project=project, status=AssignmentStatus.OPEN, expires_at__gt=now
     )
@@ -77,7 +84,7 @@ def assignment_claim_next(
     fresh = min(count - len(resumed), MAX_OPEN_PER_ANNOTATOR - n_open)
     if fresh <= 0:
         return resumed
-    n_gold = sum(random.random() < project.gold_rate for _ in range(fresh))
+    n_gold = sum(gold_draws[:fresh])
     claimed = _claim(annotator=annotator, project=project, n_regular=fresh - n_gold, n_gold=n_gold, now=now)
     return resumed + claimed
 
@@ -107,16 +114,30 @@ def _require_qualification(*, annotator: AbstractBaseUser, project: Project) -> 
 
 
 def _claim(
-    *, annotator: AbstractBaseUser, project: Project, n_regular: int, n_gold: int, now: datetime
+    *,
+    annotator: AbstractBaseUser,
+    project: Project,
+    n_regular: int,
+    n_gold: int,
+    now: datetime,
+    capped: bool = False,
 ) -> list[Assignment]:
     expires_at = now + timedelta(seconds=project.reservation_timeout_s)
     for _attempt in range(3):
         try:
-            with transaction.atomic():
-                if not n_gold and connection.vendor == "postgresql":
+            if not n_gold and connection.vendor == "postgresql":
+                # One statement commits by itself: no BEGIN/COMMIT round trips (a savepoint
+                # inside a caller's transaction, so a refused insert does not break it).
+                with transaction.atomic() if connection.in_atomic_block else nullcontext():
                     return _claim_regular_in_one_statement(
-                        annotator=annotator, project=project, count=n_regular, now=now, expires_at=expires_at
+                        annotator=annotator,
+                        project=project,
+                        count=n_regular,
+                        now=now,
+                        expires_at=expires_at,
+                        capped=capped,
                     )
+            with transaction.atomic():
                 images = _lock_gold(annotator=annotator, project=project, count=n_gold) if n_gold else []
                 images += _lock_regular(annotator=annotator, project=project, count=n_regular + n_gold - len(images))
                 if not images:
@@ -139,7 +160,7 @@ def _claim(
 # _regular_candidates written out (compiling that queryset costs more CPU than running it);
 # the ORDER BY and WHERE match image_assign_load_idx, so it is an index scan that stops
 # after LIMIT rows it could lock.
-_CLAIM_REGULAR_SQL = """
+_CLAIM_TEMPLATE = """
     WITH picked AS (
         SELECT i.id FROM annotation_image i
         WHERE i.project_id = %(project)s AND i.status = 'ready' AND NOT i.is_gold
@@ -151,7 +172,7 @@ _CLAIM_REGULAR_SQL = """
               SELECT 1 FROM annotation_vote v WHERE v.annotator_id = %(annotator)s AND v.image_id = i.id
           )
         ORDER BY i.counted_votes + i.reserved, i.random_key
-        LIMIT %(count)s
+        LIMIT {limit}
         FOR UPDATE OF i SKIP LOCKED
     ),
     bumped AS (
@@ -168,14 +189,37 @@ _CLAIM_REGULAR_SQL = """
     FROM inserted JOIN bumped ON bumped.id = inserted.image_id
     ORDER BY inserted.id
 """
+# With capped=True the annotator's live reservations in the project are counted in the same
+# statement (assignment_annotator_idx), instead of a query of their own before it.
+_LIMIT_PLAIN = "%(count)s"
+_LIMIT_CAPPED = """GREATEST(0, LEAST(%(count)s, %(max_open)s - (
+            SELECT count(*) FROM annotation_assignment a JOIN annotation_image ai ON ai.id = a.image_id
+            WHERE a.annotator_id = %(annotator)s AND a.status = 'open' AND a.expires_at > %(now)s
+              AND ai.project_id = %(project)s
+        )))"""
+_CLAIM_REGULAR_SQL = _CLAIM_TEMPLATE.format(limit=_LIMIT_PLAIN)
+_CLAIM_CAPPED_SQL = _CLAIM_TEMPLATE.format(limit=_LIMIT_CAPPED)
 
 
 def _claim_regular_in_one_statement(
-    *, annotator: AbstractBaseUser, project: Project, count: int, now: datetime, expires_at: datetime
+    *,
+    annotator: AbstractBaseUser,
+    project: Project,
+    count: int,
+    now: datetime,
+    expires_at: datetime,
+    capped: bool = False,
 ) -> list[Assignment]:
-    params = {"project": project.pk, "annotator": annotator.pk, "count": count, "now": now, "expires_at": expires_at}
+    params = {
+        "project": project.pk,
+        "annotator": annotator.pk,
+        "count": count,
+        "now": now,
+        "expires_at": expires_at,
+        "max_open": MAX_OPEN_PER_ANNOTATOR,
+    }
     with connection.cursor() as cursor:
-        cursor.execute(_CLAIM_REGULAR_SQL, params)
+        cursor.execute(_CLAIM_CAPPED_SQL if capped else _CLAIM_REGULAR_SQL, params)
         rows = cursor.fetchall()
     return [
         Assignment(
