@@ -128,7 +128,11 @@ def _vote_and_next_in_one_statement(
     project_id = _last_project.get(request.user.pk)
     if project_id is None or connection.vendor != "postgresql":
         return None
-    project = project_get_cached(project_id=project_id)
+    try:
+        project = project_get_cached(project_id=project_id)
+    except Project.DoesNotExist:
+        _last_project.pop(request.user.pk, None)
+        return None
     draws: list[bool] | None = []
     if n_next:
         try:
