@@ -6,15 +6,17 @@ every vote of a project.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.db import connection
 from django.shortcuts import get_object_or_404
-from django.urls import URLPattern, path, reverse
+from django.urls import URLPattern, get_script_prefix, path, reverse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -65,13 +67,29 @@ class ProgressOutputSerializer(serializers.Serializer):
 # The hot endpoints (claim, vote, report) build their answers as plain dicts in exactly the
 # shape of their OutputSerializer, which documents them in the schema: instantiating DRF
 # serializers on every vote costs more than the rest of the view.
+_DISPLAY_URL_MARK = 918273645
+
+
+@functools.lru_cache(maxsize=8)
+def _display_url_parts(script_prefix: str) -> tuple[str, str]:
+    # reverse() once per script prefix; every answer carries one or two image URLs.
+    url = reverse("api:image-display", args=[_DISPLAY_URL_MARK])
+    head, _, tail = url.partition(str(_DISPLAY_URL_MARK))
+    return head, tail
+
+
+def image_display_url(image_id: int) -> str:
+    head, tail = _display_url_parts(get_script_prefix())
+    return f"{head}{image_id}{tail}"
+
+
 def assignment_data(assignment: Assignment) -> dict[str, Any]:
     image = assignment.image
     return {
         "id": assignment.pk,
         "image": {
             "id": image.pk,
-            "url": reverse("api:image-display", args=[image.pk]),
+            "url": image_display_url(image.pk),
             "width": image.width,
             "height": image.height,
         },
@@ -181,10 +199,25 @@ def _vote_and_next_in_one_statement(
     }
 
 
+def _plain_vote_input(data: Any) -> tuple[int, int | None, int] | None:
+    """``(label, time_taken_ms, next)`` of a body the InputSerializer would accept as is (plain
+    JSON integers in range); ``None`` for anything else, which the serializer then handles."""
+    if not isinstance(data, dict):
+        return None
+    label, time_taken_ms, n_next = data.get("label"), data.get("time_taken_ms"), data.get("next", 1)
+    if type(label) is not int or label < 0 or type(n_next) is not int or not 0 <= n_next <= MAX_CLAIM_COUNT:
+        return None
+    if time_taken_ms is not None and (type(time_taken_ms) is not int or time_taken_ms < 0):
+        return None
+    return label, time_taken_ms, n_next
+
+
 class AssignmentVoteApi(APIView):
     """Vote on your own assignment; the next assignment(s) come back in the same response."""
 
     permission_classes = [IsAnnotator]
+    # JSON only (the pages and scripts send and accept JSON): content negotiation is cheap.
+    renderer_classes = [JSONRenderer]
 
     class InputSerializer(serializers.Serializer):
         label = serializers.IntegerField(min_value=0)
@@ -207,10 +240,12 @@ class AssignmentVoteApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
     def post(self, request: Request, assignment_id: int) -> Response:
-        data = self.InputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        label, time_taken_ms = data.validated_data["label"], data.validated_data["time_taken_ms"]
-        n_next = data.validated_data["next"]
+        valid = _plain_vote_input(request.data)
+        if valid is None:  # anything unusual: the serializer validates it (and words the errors)
+            data = self.InputSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            valid = data.validated_data["label"], data.validated_data["time_taken_ms"], data.validated_data["next"]
+        label, time_taken_ms, n_next = valid
         merged = _vote_and_next_in_one_statement(request, assignment_id, label, time_taken_ms, n_next)
         if merged is not None:
             return Response(merged, status=status.HTTP_201_CREATED)

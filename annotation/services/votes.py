@@ -102,15 +102,23 @@ _VOTE_OPEN_SQL = """
 """
 
 
+def _fits_the_statement(label: int, time_taken_ms: int | None) -> bool:
+    # Values the statement's casts take (smallint label, integer time); anything else is the
+    # general path's to refuse with its own errors.
+    if connection.vendor != "postgresql" or isinstance(label, bool) or not isinstance(label, int):
+        return False
+    if not 0 <= label < 2**15:
+        return False
+    return time_taken_ms is None or (isinstance(time_taken_ms, int) and 0 <= time_taken_ms < 2**31)
+
+
 def vote_create_on_open_reservation(
     *, annotator: AbstractBaseUser, assignment_id: int, label: int, time_taken_ms: int | None
 ) -> tuple[VoteOutcome, int] | None:
     """The common vote in one statement: ``(outcome, project_id)``, or ``None`` when the
     assignment is not ``annotator``'s live reservation of a regular image (or not on Postgres),
     in which case nothing was written and :func:`vote_create` decides."""
-    if connection.vendor != "postgresql" or isinstance(label, bool) or not isinstance(label, int) or label < 0:
-        return None
-    if time_taken_ms is not None and time_taken_ms < 0:
+    if not _fits_the_statement(label, time_taken_ms):
         return None
     now = timezone.now()
     params = {
@@ -243,9 +251,7 @@ def vote_create_and_claim_on_open_reservation(
     and one commit) the claim of ``count`` regular images of ``project`` (the caller checked
     the qualification and drew no gold slot) and the annotator's vote counts. ``None``: not a
     live reservation of a regular image, nothing written."""
-    if connection.vendor != "postgresql" or isinstance(label, bool) or not isinstance(label, int) or label < 0:
-        return None
-    if time_taken_ms is not None and time_taken_ms < 0:
+    if not _fits_the_statement(label, time_taken_ms):
         return None
     params = {
         "assignment": assignment_id,

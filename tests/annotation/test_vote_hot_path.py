@@ -144,3 +144,18 @@ def test_it_forgets_a_cached_token_when_the_role_is_taken_away():
     assert vote(client, a["id"]).status_code == 403
     Token.objects.filter(user=user).delete()
     assert client.post(reverse("api:project-claim", args=[project.pk]), {}, format="json").status_code in (401, 403)
+
+
+def test_it_refuses_an_absurd_label_without_writing_after_a_first_vote():
+    project = make_project(gold_rate=0.0)
+    make_images(project, 3)
+    user = make_annotator(project)
+    client = token_client(user)
+    [a] = claim(client, project)
+    [b] = vote(client, a["id"]).json()["next"]
+    for label in (10**12, 40000, True):
+        response = vote(client, b["id"], label=label)
+        assert response.status_code == 400, response.json()
+        assert response.json()["error"]["code"] in ("invalid", "invalid_label")
+    assert Vote.objects.filter(annotator=user).count() == 1
+    assert_counters_consistent(project)
