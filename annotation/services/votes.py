@@ -265,11 +265,18 @@ def vote_create_and_claim_on_open_reservation(
         "expires_at": now + timedelta(seconds=project.reservation_timeout_s),
         "midnight": midnight,
     }
-    try:
-        with transaction.atomic() if connection.in_atomic_block else nullcontext():
-            rows = fetch_prepared(_VOTE_AND_NEXT_SQL, params)
-    except IntegrityError as exc:
-        raise _integrity_error(exc) from exc
+    for _attempt in range(3):
+        try:
+            with transaction.atomic() if connection.in_atomic_block else nullcontext():
+                rows = fetch_prepared(_VOTE_AND_NEXT_SQL, params)
+            break
+        except IntegrityError as exc:
+            if "assignment_unique_annotator_image" not in str(exc):
+                raise _integrity_error(exc) from exc
+            # The same annotator's other tab reserved the same image in the same instant; the
+            # whole statement (the vote too) was rolled back. Again: that image is now excluded.
+    else:
+        return None  # the general path: vote, then claim on its own
     if not rows:
         return None
     [(vote_id, image_id, project_id, today, total, claimed)] = rows
