@@ -9,4 +9,8 @@ class AnnotationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from annotation import receivers  # noqa: F401 - connects the signal receivers
+        from annotation import (
+            receivers,  # noqa: F401 - connects the signal receivers
+            sql,  # noqa: F401 - JIT off on new Postgres connections
+        )
+        from annotation.apis import authentication  # noqa: F401 - token cache invalidation receivers

@@ -6,13 +6,17 @@ every vote of a project.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
+from django.db import connection
 from django.shortcuts import get_object_or_404
-from django.urls import URLPattern, path, reverse
+from django.urls import URLPattern, get_script_prefix, path, reverse
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -21,9 +25,20 @@ from annotation.apis.errors import ServiceError
 from annotation.models import Assignment, Project, Vote
 from annotation.models.assignment import AssignmentStatus
 from annotation.permissions import ADMIN, RESEARCHER, IsAnnotator, IsMember, has_role
-from annotation.selectors.progress import Progress, annotator_progress
-from annotation.services.assignment import MAX_CLAIM_COUNT, assignment_claim_next
-from annotation.services.votes import image_report_create, vote_create
+from annotation.selectors.progress import Progress, annotator_progress, project_remaining
+from annotation.selectors.projects import project_get_cached
+from annotation.services.assignment import (
+    MAX_CLAIM_COUNT,
+    assignment_claim_draws,
+    assignment_claim_next,
+    assignments_from_rows,
+)
+from annotation.services.votes import (
+    image_report_create,
+    vote_create,
+    vote_create_and_claim_on_open_reservation,
+    vote_create_on_open_reservation,
+)
 
 
 class AssignmentOutputSerializer(serializers.Serializer):
@@ -52,13 +67,29 @@ class ProgressOutputSerializer(serializers.Serializer):
 # The hot endpoints (claim, vote, report) build their answers as plain dicts in exactly the
 # shape of their OutputSerializer, which documents them in the schema: instantiating DRF
 # serializers on every vote costs more than the rest of the view.
+_DISPLAY_URL_MARK = 918273645
+
+
+@functools.lru_cache(maxsize=8)
+def _display_url_parts(script_prefix: str) -> tuple[str, str]:
+    # reverse() once per script prefix; every answer carries one or two image URLs.
+    url = reverse("api:image-display", args=[_DISPLAY_URL_MARK])
+    head, _, tail = url.partition(str(_DISPLAY_URL_MARK))
+    return head, tail
+
+
+def image_display_url(image_id: int) -> str:
+    head, tail = _display_url_parts(get_script_prefix())
+    return f"{head}{image_id}{tail}"
+
+
 def assignment_data(assignment: Assignment) -> dict[str, Any]:
     image = assignment.image
     return {
         "id": assignment.pk,
         "image": {
             "id": image.pk,
-            "url": reverse("api:image-display", args=[image.pk]),
+            "url": image_display_url(image.pk),
             "width": image.width,
             "height": image.height,
         },
@@ -96,10 +127,97 @@ def _next_and_progress(request: Request, project: Project, n_next: int) -> dict[
     }
 
 
+def _vote_data(vote: Vote) -> dict[str, Any]:
+    # A gold check answers like any other vote: gold images are never revealed.
+    return {"id": vote.pk, "label": vote.label, "counted": vote.counted or vote.is_gold, "late": vote.late}
+
+
+# The project each annotator last voted in, per process. A keep-alive connection stays with
+# one process, so the next vote is nearly always in the same project: its claim can then go
+# into the vote's own statement, which checks the guess (a wrong one only costs the merge).
+_last_project: dict[int, int] = {}
+
+
+def _vote_and_next_in_one_statement(
+    request: Request, assignment_id: int, label: int, time_taken_ms: int | None, n_next: int
+) -> dict[str, Any] | None:
+    """The vote answer built from one statement (vote + next claim + progress counts), or
+    ``None`` when that does not apply (nothing written then)."""
+    project_id = _last_project.get(request.user.pk)
+    if project_id is None or connection.vendor != "postgresql":
+        return None
+    try:
+        project = project_get_cached(project_id=project_id)
+    except Project.DoesNotExist:
+        _last_project.pop(request.user.pk, None)
+        return None
+    draws: list[bool] | None = []
+    if n_next:
+        try:
+            draws = assignment_claim_draws(annotator=request.user, project=project, count=n_next)
+        except ServiceError:
+            draws = None  # not qualified: no next image (a claim on its own says why)
+    merge_claim = draws is not None and not any(draws)
+    now = timezone.now()
+    merged = vote_create_and_claim_on_open_reservation(
+        annotator=request.user,
+        assignment_id=assignment_id,
+        label=label,
+        time_taken_ms=time_taken_ms,
+        project=project,
+        count=n_next if merge_claim else 0,
+        now=now,
+        midnight=timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0),
+    )
+    if merged is None:
+        return None
+    if merged.claimed is not None and merge_claim:
+        following = assignments_from_rows(merged.claimed, annotator=request.user, project=project, now=now)
+    elif draws is None and merged.claimed is not None:
+        following = []
+    else:
+        # A gold slot was drawn, or the vote was in another project: claim on its own.
+        if merged.claimed is None:
+            project = project_get_cached(project_id=merged.project_id)
+            _last_project[request.user.pk] = project.pk
+            draws = None
+        try:
+            following = (
+                assignment_claim_next(annotator=request.user, project=project, count=n_next, gold_draws=draws)
+                if n_next
+                else []
+            )
+        except ServiceError:
+            following = []
+    remaining = project_remaining(project=project)
+    progress = Progress(today=merged.today, total=merged.total, remaining=remaining, finished=remaining == 0)
+    return {
+        "vote": _vote_data(merged.outcome.vote),
+        "notice": None,
+        "next": [assignment_data(a) for a in following],
+        "progress": progress_data(progress, out_of_work=bool(n_next and not following)),
+    }
+
+
+def _plain_vote_input(data: Any) -> tuple[int, int | None, int] | None:
+    """``(label, time_taken_ms, next)`` of a body the InputSerializer would accept as is (plain
+    JSON integers in range); ``None`` for anything else, which the serializer then handles."""
+    if not isinstance(data, dict):
+        return None
+    label, time_taken_ms, n_next = data.get("label"), data.get("time_taken_ms"), data.get("next", 1)
+    if type(label) is not int or label < 0 or type(n_next) is not int or not 0 <= n_next <= MAX_CLAIM_COUNT:
+        return None
+    if time_taken_ms is not None and (type(time_taken_ms) is not int or time_taken_ms < 0):
+        return None
+    return label, time_taken_ms, n_next
+
+
 class AssignmentVoteApi(APIView):
     """Vote on your own assignment; the next assignment(s) come back in the same response."""
 
     permission_classes = [IsAnnotator]
+    # JSON only (the pages and scripts send and accept JSON): content negotiation is cheap.
+    renderer_classes = [JSONRenderer]
 
     class InputSerializer(serializers.Serializer):
         label = serializers.IntegerField(min_value=0)
@@ -122,21 +240,34 @@ class AssignmentVoteApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
     def post(self, request: Request, assignment_id: int) -> Response:
-        data = self.InputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        assignment = _own_assignment(request, assignment_id)
-        outcome = vote_create(
-            annotator=request.user,
-            assignment=assignment,
-            label=data.validated_data["label"],
-            time_taken_ms=data.validated_data["time_taken_ms"],
+        valid = _plain_vote_input(request.data)
+        if valid is None:  # anything unusual: the serializer validates it (and words the errors)
+            data = self.InputSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            valid = data.validated_data["label"], data.validated_data["time_taken_ms"], data.validated_data["next"]
+        label, time_taken_ms, n_next = valid
+        merged = _vote_and_next_in_one_statement(request, assignment_id, label, time_taken_ms, n_next)
+        if merged is not None:
+            return Response(merged, status=status.HTTP_201_CREATED)
+        # Nearly every vote is on a live reservation of a regular image: one statement on
+        # Postgres. Everything else (and any refusal) takes the general path below.
+        fast = vote_create_on_open_reservation(
+            annotator=request.user, assignment_id=assignment_id, label=label, time_taken_ms=time_taken_ms
         )
-        vote = outcome.vote
+        if fast is not None:
+            outcome, project_id = fast
+            project = project_get_cached(project_id=project_id)
+        else:
+            assignment = _own_assignment(request, assignment_id)
+            outcome = vote_create(
+                annotator=request.user, assignment=assignment, label=label, time_taken_ms=time_taken_ms
+            )
+            project = assignment.image.project
+        _last_project[request.user.pk] = project.pk
         body = {
-            # A gold check answers like any other vote: gold images are never revealed.
-            "vote": {"id": vote.pk, "label": vote.label, "counted": vote.counted or vote.is_gold, "late": vote.late},
+            "vote": _vote_data(outcome.vote),
             "notice": outcome.notice,
-            **_next_and_progress(request, assignment.image.project, data.validated_data["next"]),
+            **_next_and_progress(request, project, n_next),
         }
         return Response(body, status=status.HTTP_201_CREATED)
 

@@ -6,10 +6,12 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
-from django.db.models import Count, F, Q
+from django.db import connection
+from django.db.models import F
 from django.utils import timezone
 
-from annotation.models import Image, ImageStatus, Project, Vote
+from annotation.models import Image, ImageStatus, Project
+from annotation.sql import fetch_prepared
 
 # The project-wide "remaining" count scans the project's images, so it is shared through the
 # cache for a few seconds instead of being recounted on every vote.
@@ -28,11 +30,32 @@ def annotator_progress(*, annotator: AbstractBaseUser, project: Project) -> Prog
     """The annotator's votes in ``project`` today (server day) and in total, and how many
     images of the project still need votes (``remaining``, refreshed every few seconds)."""
     midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
-    counts = Vote.objects.filter(annotator=annotator, image__project=project).aggregate(
-        total=Count("id"), today=Count("id", filter=Q(created_at__gte=midnight))
-    )
+    # Every vote answer carries progress: the aggregate is written out (compiling the ORM
+    # query cost more CPU than running it). Same query as
+    # Vote.objects.filter(annotator=, image__project=).aggregate(total=Count, today=Count(filter=)).
+    if connection.vendor == "postgresql":
+        params = {"midnight": midnight, "annotator": annotator.pk, "project": project.pk}
+        [(today, total)] = fetch_prepared(_COUNT_VOTES_PG_SQL, params)
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _COUNT_VOTES_SQL, [connection.ops.adapt_datetimefield_value(midnight), annotator.pk, project.pk]
+            )
+            today, total = cursor.fetchone()
     remaining = project_remaining(project=project)
-    return Progress(today=counts["today"], total=counts["total"], remaining=remaining, finished=remaining == 0)
+    return Progress(today=today or 0, total=total, remaining=remaining, finished=remaining == 0)
+
+
+_COUNT_VOTES_SQL = """
+    SELECT SUM(CASE WHEN v.created_at >= %s THEN 1 ELSE 0 END), COUNT(*)
+    FROM annotation_vote v INNER JOIN annotation_image i ON i.id = v.image_id
+    WHERE v.annotator_id = %s AND i.project_id = %s
+"""
+_COUNT_VOTES_PG_SQL = """
+    SELECT count(*) FILTER (WHERE v.created_at >= %(midnight)s::timestamptz), count(*)
+    FROM annotation_vote v INNER JOIN annotation_image i ON i.id = v.image_id
+    WHERE v.annotator_id = %(annotator)s::integer AND i.project_id = %(project)s::bigint
+"""
 
 
 def project_remaining(*, project: Project) -> int:

@@ -22,6 +22,8 @@ from __future__ import annotations
 import random
 import time
 from collections import Counter
+from collections.abc import Sequence
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -34,6 +36,7 @@ from django.utils import timezone
 from annotation.apis.errors import ServiceError
 from annotation.models import Assignment, Image, ImageStatus, Project, Qualification, Vote
 from annotation.models.assignment import AssignmentStatus
+from annotation.sql import fetch_prepared
 
 # An annotator holds at most this many live reservations per project: enough for a page to
 # show one image and preload the next ones, few enough that an abandoned tab blocks little.
@@ -49,7 +52,12 @@ QUALIFIED_CACHE_S = 60
 
 
 def assignment_claim_next(
-    *, annotator: AbstractBaseUser, project: Project, count: int = 1, resume: bool = False
+    *,
+    annotator: AbstractBaseUser,
+    project: Project,
+    count: int = 1,
+    resume: bool = False,
+    gold_draws: Sequence[bool] | None = None,
 ) -> list[Assignment]:
     """Reserve up to ``count`` images for ``annotator`` and return their assignments.
 
@@ -57,6 +65,8 @@ def assignment_claim_next(
     (a reloaded page gets back the images it was showing). Gold images are mixed in at
     ``project.gold_rate``. Returns ``[]`` when nothing is left for this annotator.
     Raises ``ServiceError(code="not_qualified", 403)`` without a qualification.
+    ``gold_draws``: the per-slot gold draws of :func:`assignment_claim_draws`, when a caller
+    already drew them.
     """
     if not 0 <= count <= MAX_CLAIM_COUNT:
         raise ServiceError(f"count must be between 0 and {MAX_CLAIM_COUNT}.", code="invalid_count")
@@ -66,6 +76,13 @@ def assignment_claim_next(
     _release_expired_now_and_then()
 
     now = timezone.now()
+    # One draw per slot; the first `fresh` slots are used, so capping keeps the gold rate.
+    if gold_draws is None or len(gold_draws) != count:
+        gold_draws = [random.random() < project.gold_rate for _ in range(count)]
+    if not resume and not any(gold_draws) and connection.vendor == "postgresql":
+        # The hot path (every vote's "next"): the cap on live reservations is counted inside
+        # the claim statement itself.
+        return _claim(annotator=annotator, project=project, n_regular=count, n_gold=0, now=now, capped=True)
     live = Assignment.objects.filter(
         annotator=annotator, image__project=project, status=AssignmentStatus.OPEN, expires_at__gt=now
     )
@@ -77,9 +94,38 @@ def assignment_claim_next(
     fresh = min(count - len(resumed), MAX_OPEN_PER_ANNOTATOR - n_open)
     if fresh <= 0:
         return resumed
-    n_gold = sum(random.random() < project.gold_rate for _ in range(fresh))
+    n_gold = sum(gold_draws[:fresh])
     claimed = _claim(annotator=annotator, project=project, n_regular=fresh - n_gold, n_gold=n_gold, now=now)
     return resumed + claimed
+
+
+def assignment_claim_draws(*, annotator: AbstractBaseUser, project: Project, count: int) -> list[bool]:
+    """What :func:`assignment_claim_next` does before it claims, for a claim merged into the
+    vote's statement: the qualification check (``ServiceError``), the occasional release of
+    expired reservations, and one gold draw per slot (merge only when none is gold)."""
+    _require_qualification(annotator=annotator, project=project)
+    _release_expired_now_and_then()
+    return [random.random() < project.gold_rate for _ in range(count)]
+
+
+def assignments_from_rows(
+    rows: Sequence[Sequence[int]], *, annotator: AbstractBaseUser, project: Project, now: datetime
+) -> list[Assignment]:
+    """Assignments of regular images from (assignment id, image id, width, height) rows of a
+    claim statement."""
+    expires_at = now + timedelta(seconds=project.reservation_timeout_s)
+    return [
+        Assignment(
+            pk=pk,
+            image=Image(pk=image_id, project=project, width=width, height=height, is_gold=False),
+            annotator=annotator,
+            status=AssignmentStatus.OPEN,
+            is_gold=False,
+            created_at=now,
+            expires_at=expires_at,
+        )
+        for pk, image_id, width, height in rows
+    ]
 
 
 def _release_expired_now_and_then() -> None:
@@ -107,16 +153,30 @@ def _require_qualification(*, annotator: AbstractBaseUser, project: Project) -> 
 
 
 def _claim(
-    *, annotator: AbstractBaseUser, project: Project, n_regular: int, n_gold: int, now: datetime
+    *,
+    annotator: AbstractBaseUser,
+    project: Project,
+    n_regular: int,
+    n_gold: int,
+    now: datetime,
+    capped: bool = False,
 ) -> list[Assignment]:
     expires_at = now + timedelta(seconds=project.reservation_timeout_s)
     for _attempt in range(3):
         try:
-            with transaction.atomic():
-                if not n_gold and connection.vendor == "postgresql":
+            if not n_gold and connection.vendor == "postgresql":
+                # One statement commits by itself: no BEGIN/COMMIT round trips (a savepoint
+                # inside a caller's transaction, so a refused insert does not break it).
+                with transaction.atomic() if connection.in_atomic_block else nullcontext():
                     return _claim_regular_in_one_statement(
-                        annotator=annotator, project=project, count=n_regular, now=now, expires_at=expires_at
+                        annotator=annotator,
+                        project=project,
+                        count=n_regular,
+                        now=now,
+                        expires_at=expires_at,
+                        capped=capped,
                     )
+            with transaction.atomic():
                 images = _lock_gold(annotator=annotator, project=project, count=n_gold) if n_gold else []
                 images += _lock_regular(annotator=annotator, project=project, count=n_regular + n_gold - len(images))
                 if not images:
@@ -139,44 +199,70 @@ def _claim(
 # _regular_candidates written out (compiling that queryset costs more CPU than running it);
 # the ORDER BY and WHERE match image_assign_load_idx, so it is an index scan that stops
 # after LIMIT rows it could lock.
-_CLAIM_REGULAR_SQL = """
+_CLAIM_TEMPLATE = """
     WITH picked AS (
         SELECT i.id FROM annotation_image i
-        WHERE i.project_id = %(project)s AND i.status = 'ready' AND NOT i.is_gold
+        WHERE i.project_id = %(project)s::bigint AND i.status = 'ready' AND NOT i.is_gold
           AND i.counted_votes + i.reserved < i.votes_wanted
-          AND NOT EXISTS (
-              SELECT 1 FROM annotation_assignment a WHERE a.annotator_id = %(annotator)s AND a.image_id = i.id
-          )
-          AND NOT EXISTS (
-              SELECT 1 FROM annotation_vote v WHERE v.annotator_id = %(annotator)s AND v.image_id = i.id
-          )
+          AND {unseen}
         ORDER BY i.counted_votes + i.reserved, i.random_key
-        LIMIT %(count)s
+        LIMIT {limit}
         FOR UPDATE OF i SKIP LOCKED
     ),
     bumped AS (
         UPDATE annotation_image AS i SET reserved = i.reserved + 1, random_key = random()
-        FROM picked WHERE i.id = picked.id
+        WHERE i.id = ANY(ARRAY(SELECT picked.id FROM picked))
         RETURNING i.id, i.width, i.height
     ),
     inserted AS (
         INSERT INTO annotation_assignment (image_id, annotator_id, status, is_gold, created_at, expires_at)
-        SELECT bumped.id, %(annotator)s, 'open', false, %(now)s, %(expires_at)s FROM bumped
+        SELECT bumped.id, %(annotator)s::integer, 'open', false, %(now)s::timestamptz, %(expires_at)s::timestamptz
+        FROM bumped
         RETURNING id, image_id
     )
     SELECT inserted.id, inserted.image_id, bumped.width, bumped.height
     FROM inserted JOIN bumped ON bumped.id = inserted.image_id
     ORDER BY inserted.id
 """
+# "Not yet seen by the annotator" as one probe per candidate into the (annotator, image) unique
+# indexes. Written as NOT EXISTS the planner turns it into an anti join that reads ALL the
+# annotator's votes and assignments on every claim (its cost grew with the annotator's history);
+# scalar subqueries with LIMIT stay per-candidate index probes.
+UNSEEN_SQL = """(SELECT 1 FROM annotation_assignment a
+               WHERE a.annotator_id = %(annotator)s::integer AND a.image_id = i.id LIMIT 1) IS NULL
+          AND (SELECT 1 FROM annotation_vote v
+               WHERE v.annotator_id = %(annotator)s::integer AND v.image_id = i.id LIMIT 1) IS NULL"""
+# With capped=True the annotator's live reservations in the project are counted in the same
+# statement (assignment_annotator_idx: the "+ interval" keeps the planner from scanning every open
+# reservation through assignment_open_expiry_idx), instead of a query of their own before it.
+_LIMIT_PLAIN = "%(count)s::integer"
+_LIMIT_CAPPED = """GREATEST(0, LEAST(%(count)s::integer, %(max_open)s::integer - (
+            SELECT count(*) FROM annotation_assignment a JOIN annotation_image ai ON ai.id = a.image_id
+            WHERE a.annotator_id = %(annotator)s::integer AND a.status = 'open'
+              AND a.expires_at + interval '0 s' > %(now)s::timestamptz AND ai.project_id = %(project)s::bigint
+        )))"""
+_CLAIM_REGULAR_SQL = _CLAIM_TEMPLATE.format(limit=_LIMIT_PLAIN, unseen=UNSEEN_SQL)
+_CLAIM_CAPPED_SQL = _CLAIM_TEMPLATE.format(limit=_LIMIT_CAPPED, unseen=UNSEEN_SQL)
 
 
 def _claim_regular_in_one_statement(
-    *, annotator: AbstractBaseUser, project: Project, count: int, now: datetime, expires_at: datetime
+    *,
+    annotator: AbstractBaseUser,
+    project: Project,
+    count: int,
+    now: datetime,
+    expires_at: datetime,
+    capped: bool = False,
 ) -> list[Assignment]:
-    params = {"project": project.pk, "annotator": annotator.pk, "count": count, "now": now, "expires_at": expires_at}
-    with connection.cursor() as cursor:
-        cursor.execute(_CLAIM_REGULAR_SQL, params)
-        rows = cursor.fetchall()
+    params = {
+        "project": project.pk,
+        "annotator": annotator.pk,
+        "count": count,
+        "now": now,
+        "expires_at": expires_at,
+        "max_open": MAX_OPEN_PER_ANNOTATOR,
+    }
+    rows = fetch_prepared(_CLAIM_CAPPED_SQL if capped else _CLAIM_REGULAR_SQL, params)
     return [
         Assignment(
             pk=pk,

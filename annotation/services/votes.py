@@ -16,15 +16,20 @@ its wanted count; those refusals come back as :class:`ServiceError`.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
+from django.utils import timezone
 
 from annotation.apis.errors import ServiceError
-from annotation.models import Assignment, Image, ImageReport, Qualification, Vote
+from annotation.models import Assignment, Image, ImageReport, Project, Qualification, Vote
 from annotation.models.assignment import AssignmentStatus
+from annotation.services.assignment import MAX_OPEN_PER_ANNOTATOR, UNSEEN_SQL
+from annotation.sql import fetch_prepared
 
 LATE_NOTICE = (
     "Your reservation of this image had expired and it has received all the votes it needs, "
@@ -59,6 +64,240 @@ def vote_create(
     except IntegrityError as exc:
         raise _integrity_error(exc) from exc
     return outcome
+
+
+# The hot path on Postgres: a vote on the annotator's own live reservation of a regular image
+# (nearly every vote) in one statement, committed on its own (autocommit). It locks the
+# assignment FOR UPDATE like _lock_own (the conditions are checked again on the locked row, so a
+# reservation released meanwhile falls through), moves the slot from reserved to counted, inserts
+# the vote and closes the assignment; each step runs only when the previous one returned a row.
+# Anything else (an expired reservation, a gold image, someone else's assignment, a label out of
+# the project's classes, SQLite) returns no row and no write, and takes vote_create's path.
+_VOTE_OPEN_SQL = """
+    WITH own AS (
+        SELECT a.id, a.image_id, i.project_id FROM annotation_assignment a
+        JOIN annotation_image i ON i.id = a.image_id
+        JOIN annotation_project p ON p.id = i.project_id
+        WHERE a.id = %(assignment)s::bigint AND a.annotator_id = %(annotator)s::integer AND a.status = 'open'
+          AND NOT a.is_gold AND %(label)s::integer < jsonb_array_length(p.classes)
+        FOR UPDATE OF a
+    ),
+    counted AS (
+        UPDATE annotation_image AS i SET counted_votes = i.counted_votes + 1, reserved = i.reserved - 1
+        WHERE i.id = (SELECT own.image_id FROM own)
+        RETURNING i.id
+    ),
+    vote AS (
+        INSERT INTO annotation_vote (image_id, annotator_id, label, time_taken_ms, counted, late, is_gold, created_at)
+        SELECT counted.id, %(annotator)s::integer, %(label)s::smallint, %(time_taken_ms)s::integer, true, false, false,
+               %(now)s::timestamptz
+        FROM counted
+        RETURNING id
+    ),
+    closed AS (
+        UPDATE annotation_assignment AS a SET status = 'voted' FROM own, vote WHERE a.id = own.id
+        RETURNING a.id
+    )
+    SELECT vote.id, own.image_id, own.project_id FROM vote, own, closed
+"""
+
+
+def _fits_the_statement(label: int, time_taken_ms: int | None) -> bool:
+    # Values the statement's casts take (smallint label, integer time); anything else is the
+    # general path's to refuse with its own errors.
+    if connection.vendor != "postgresql" or isinstance(label, bool) or not isinstance(label, int):
+        return False
+    if not 0 <= label < 2**15:
+        return False
+    return time_taken_ms is None or (isinstance(time_taken_ms, int) and 0 <= time_taken_ms < 2**31)
+
+
+def vote_create_on_open_reservation(
+    *, annotator: AbstractBaseUser, assignment_id: int, label: int, time_taken_ms: int | None
+) -> tuple[VoteOutcome, int] | None:
+    """The common vote in one statement: ``(outcome, project_id)``, or ``None`` when the
+    assignment is not ``annotator``'s live reservation of a regular image (or not on Postgres),
+    in which case nothing was written and :func:`vote_create` decides."""
+    if not _fits_the_statement(label, time_taken_ms):
+        return None
+    now = timezone.now()
+    params = {
+        "assignment": assignment_id,
+        "annotator": annotator.pk,
+        "label": label,
+        "time_taken_ms": time_taken_ms,
+        "now": now,
+    }
+    try:
+        # One statement commits by itself (no BEGIN/COMMIT round trips); inside a caller's
+        # transaction a savepoint keeps a refused insert from breaking it.
+        with transaction.atomic() if connection.in_atomic_block else nullcontext():
+            rows = fetch_prepared(_VOTE_OPEN_SQL, params)
+    except IntegrityError as exc:
+        raise _integrity_error(exc) from exc
+    if not rows:
+        return None
+    [(vote_id, image_id, project_id)] = rows
+    vote = Vote(
+        pk=vote_id,
+        image_id=image_id,
+        annotator=annotator,
+        label=label,
+        time_taken_ms=time_taken_ms,
+        counted=True,
+        late=False,
+        is_gold=False,
+        created_at=now,
+    )
+    return VoteOutcome(vote=vote, notice=None), project_id
+
+
+# The whole vote request in one statement: _VOTE_OPEN_SQL, then (only when the vote was
+# written, the assignment's project is %(project)s and %(count)s > 0) the claim of
+# _CLAIM_CAPPED_SQL, then the annotator's vote counts for the progress. Every part reads the
+# snapshot from before the statement, so the voted assignment still looks open (it is left
+# out of the live cap) and the new vote is not yet counted (+1). The claim never picks the
+# voted image: the annotator already has an assignment on it.
+_VOTE_AND_NEXT_SQL = """
+    WITH own AS (
+        SELECT a.id, a.image_id, i.project_id FROM annotation_assignment a
+        JOIN annotation_image i ON i.id = a.image_id
+        JOIN annotation_project p ON p.id = i.project_id
+        WHERE a.id = %(assignment)s::bigint AND a.annotator_id = %(annotator)s::integer AND a.status = 'open'
+          AND NOT a.is_gold AND %(label)s::integer < jsonb_array_length(p.classes)
+        FOR UPDATE OF a
+    ),
+    counted AS (
+        UPDATE annotation_image AS i SET counted_votes = i.counted_votes + 1, reserved = i.reserved - 1
+        WHERE i.id = (SELECT own.image_id FROM own)
+        RETURNING i.id
+    ),
+    vote AS (
+        INSERT INTO annotation_vote (image_id, annotator_id, label, time_taken_ms, counted, late, is_gold, created_at)
+        SELECT counted.id, %(annotator)s::integer, %(label)s::smallint, %(time_taken_ms)s::integer, true, false, false,
+               %(now)s::timestamptz
+        FROM counted
+        RETURNING id
+    ),
+    closed AS (
+        UPDATE annotation_assignment AS a SET status = 'voted' FROM own, vote WHERE a.id = own.id
+        RETURNING a.id
+    ),
+    picked AS (
+        SELECT i.id FROM annotation_image i
+        WHERE i.project_id = %(project)s::bigint AND i.status = 'ready' AND NOT i.is_gold
+          AND i.counted_votes + i.reserved < i.votes_wanted
+          AND {unseen}
+          AND EXISTS (SELECT 1 FROM own WHERE own.project_id = %(project)s::bigint)
+          AND EXISTS (SELECT 1 FROM vote)
+        ORDER BY i.counted_votes + i.reserved, i.random_key
+        LIMIT GREATEST(0, LEAST(%(count)s::integer, %(max_open)s::integer - (
+            SELECT count(*) FROM annotation_assignment a JOIN annotation_image ai ON ai.id = a.image_id
+            WHERE a.annotator_id = %(annotator)s::integer AND a.status = 'open' AND a.id <> %(assignment)s::bigint
+              AND a.expires_at + interval '0 s' > %(now)s::timestamptz AND ai.project_id = %(project)s::bigint
+        )))
+        FOR UPDATE OF i SKIP LOCKED
+    ),
+    bumped AS (
+        UPDATE annotation_image AS i SET reserved = i.reserved + 1, random_key = random()
+        WHERE i.id = ANY(ARRAY(SELECT picked.id FROM picked))
+        RETURNING i.id, i.width, i.height
+    ),
+    inserted AS (
+        INSERT INTO annotation_assignment (image_id, annotator_id, status, is_gold, created_at, expires_at)
+        SELECT bumped.id, %(annotator)s::integer, 'open', false, %(now)s::timestamptz, %(expires_at)s::timestamptz
+        FROM bumped
+        RETURNING id, image_id
+    ),
+    claimed AS (
+        SELECT inserted.id, inserted.image_id, bumped.width, bumped.height
+        FROM inserted JOIN bumped ON bumped.id = inserted.image_id
+    ),
+    counts AS (
+        SELECT count(*) FILTER (WHERE v.created_at >= %(midnight)s::timestamptz) AS today, count(*) AS total
+        FROM annotation_vote v JOIN annotation_image i ON i.id = v.image_id
+        WHERE v.annotator_id = %(annotator)s::integer AND i.project_id = (SELECT own.project_id FROM own)
+    )
+    SELECT vote.id, own.image_id, own.project_id, counts.today + 1, counts.total + 1,
+           ARRAY(SELECT ARRAY[claimed.id, claimed.image_id, claimed.width, claimed.height]
+                 FROM claimed ORDER BY claimed.id)
+    FROM vote, own, counts, closed
+""".replace("{unseen}", UNSEEN_SQL)
+
+
+@dataclass(frozen=True)
+class VoteAndNext:
+    outcome: VoteOutcome
+    project_id: int
+    # (assignment id, image id, width, height) of the images claimed in the same statement;
+    # None when the claim was not part of it (another project than the one guessed).
+    claimed: list[tuple[int, int, int, int]] | None
+    today: int
+    total: int
+
+
+def vote_create_and_claim_on_open_reservation(
+    *,
+    annotator: AbstractBaseUser,
+    assignment_id: int,
+    label: int,
+    time_taken_ms: int | None,
+    project: Project,
+    count: int,
+    now: datetime,
+    midnight: datetime,
+) -> VoteAndNext | None:
+    """:func:`vote_create_on_open_reservation`, then in the same statement (so one round trip
+    and one commit) the claim of ``count`` regular images of ``project`` (the caller checked
+    the qualification and drew no gold slot) and the annotator's vote counts. ``None``: not a
+    live reservation of a regular image, nothing written."""
+    if not _fits_the_statement(label, time_taken_ms):
+        return None
+    params = {
+        "assignment": assignment_id,
+        "annotator": annotator.pk,
+        "label": label,
+        "time_taken_ms": time_taken_ms,
+        "now": now,
+        "project": project.pk,
+        "count": count,
+        "max_open": MAX_OPEN_PER_ANNOTATOR,
+        "expires_at": now + timedelta(seconds=project.reservation_timeout_s),
+        "midnight": midnight,
+    }
+    for _attempt in range(3):
+        try:
+            with transaction.atomic() if connection.in_atomic_block else nullcontext():
+                rows = fetch_prepared(_VOTE_AND_NEXT_SQL, params)
+            break
+        except IntegrityError as exc:
+            if "assignment_unique_annotator_image" not in str(exc):
+                raise _integrity_error(exc) from exc
+            # The same annotator's other tab reserved the same image in the same instant; the
+            # whole statement (the vote too) was rolled back. Again: that image is now excluded.
+    else:
+        return None  # the general path: vote, then claim on its own
+    if not rows:
+        return None
+    [(vote_id, image_id, project_id, today, total, claimed)] = rows
+    vote = Vote(
+        pk=vote_id,
+        image_id=image_id,
+        annotator=annotator,
+        label=label,
+        time_taken_ms=time_taken_ms,
+        counted=True,
+        late=False,
+        is_gold=False,
+        created_at=now,
+    )
+    return VoteAndNext(
+        outcome=VoteOutcome(vote=vote, notice=None),
+        project_id=project_id,
+        claimed=[tuple(row) for row in claimed] if project_id == project.pk else None,
+        today=today,
+        total=total,
+    )
 
 
 def _lock_own(*, annotator: AbstractBaseUser, assignment: Assignment) -> Assignment:

@@ -197,19 +197,22 @@ def test_it_claims_in_a_bounded_number_of_queries():
 def test_it_reads_the_least_loaded_images_from_the_index_without_sorting():
     from django.db import connection as conn
 
-    from annotation.services.assignment import _CLAIM_REGULAR_SQL, _regular_candidates
+    from annotation.services.assignment import _CLAIM_CAPPED_SQL, _CLAIM_REGULAR_SQL, _regular_candidates
 
     project = make_project()
     make_images(project, 3000)
     user = make_annotator(project)
     with conn.cursor() as cursor:
         cursor.execute("ANALYZE annotation_image")
-        params = {"project": project.pk, "annotator": user.pk, "count": 2, "now": timezone.now()}
-        cursor.execute("EXPLAIN " + _CLAIM_REGULAR_SQL, {**params, "expires_at": params["now"]})
-        raw_plan = "\n".join(row[0] for row in cursor.fetchall())
+        params = {"project": project.pk, "annotator": user.pk, "count": 2, "now": timezone.now(), "max_open": 4}
+        raw_plans = []
+        for sql in (_CLAIM_REGULAR_SQL, _CLAIM_CAPPED_SQL):
+            cursor.execute("EXPLAIN " + sql, {**params, "expires_at": params["now"]})
+            raw_plans.append("\n".join(row[0] for row in cursor.fetchall()))
     orm_plan = _regular_candidates(annotator=user, project=project)[:2].explain()
-    for plan in (raw_plan, orm_plan):
+    for plan in (*raw_plans, orm_plan):
         assert "image_assign_load_idx" in plan, plan
         sorts = [line for line in plan.splitlines() if "Sort Key" in line]
         assert not any("random_key" in line or "counted_votes" in line for line in sorts), plan
-    assert "LockRows" in raw_plan, raw_plan
+    for raw_plan in raw_plans:
+        assert "LockRows" in raw_plan, raw_plan
