@@ -34,7 +34,8 @@ class Image(models.Model):
     database itself can refuse an image going over its wanted count.
     """
 
-    project = models.ForeignKey("annotation.Project", on_delete=models.CASCADE, related_name="images")
+    # No index of its own: image_unique_sha256_per_project and image_project_status_idx lead with it.
+    project = models.ForeignKey("annotation.Project", on_delete=models.CASCADE, related_name="images", db_index=False)
     file = models.FileField(upload_to=image_upload_to, max_length=300)
     sha256 = models.CharField(max_length=64)
     size_bytes = models.PositiveBigIntegerField()
