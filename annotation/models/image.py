@@ -34,7 +34,8 @@ class Image(models.Model):
     database itself can refuse an image going over its wanted count.
     """
 
-    project = models.ForeignKey("annotation.Project", on_delete=models.CASCADE, related_name="images")
+    # No index of its own: image_unique_sha256_per_project and image_project_status_idx lead with it.
+    project = models.ForeignKey("annotation.Project", on_delete=models.CASCADE, related_name="images", db_index=False)
     file = models.FileField(upload_to=image_upload_to, max_length=300)
     sha256 = models.CharField(max_length=64)
     size_bytes = models.PositiveBigIntegerField()
@@ -48,6 +49,15 @@ class Image(models.Model):
     counted_votes = models.IntegerField(default=0)
     reserved = models.IntegerField(default=0, help_text="Live reservations not yet voted.")
     random_key = models.FloatField(default=new_random_key, help_text="Random tie-break for assignment.")
+    # counted_votes + reserved, stored so that image_assign_load_idx references this column
+    # instead of the two counters: a vote moves one unit from reserved to counted, the load and
+    # every indexed column stay the same, and Postgres can update the row in place (HOT, no
+    # index entries written; the table keeps free space per page for it, see migration 0005).
+    load = models.GeneratedField(
+        expression=models.F("counted_votes") + models.F("reserved"),
+        output_field=models.IntegerField(),
+        db_persist=True,
+    )
     is_gold = models.BooleanField(default=False)
     gold_label = models.SmallIntegerField(null=True, blank=True)
     reference_label = models.SmallIntegerField(
@@ -77,9 +87,7 @@ class Image(models.Model):
             # (counted votes + live reservations), random tie-break. Partial so it only holds
             # images that can be served; the claim walks it from the front and stops early.
             models.Index(
-                models.F("project"),
-                models.F("counted_votes") + models.F("reserved"),
-                models.F("random_key"),
+                fields=["project", "load", "random_key"],
                 name="image_assign_load_idx",
                 condition=models.Q(status="ready", is_gold=False),
             ),

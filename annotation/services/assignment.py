@@ -2,9 +2,10 @@
 
 An image is served while ``counted_votes + reserved < votes_wanted``. Among the images an
 annotator has neither reserved nor voted on, the claim takes the least loaded (counted votes
-plus live reservations) with a random tie-break, walking the partial expression index
-``image_assign_load_idx (project, counted_votes + reserved, random_key)`` from its front, so
-it reads a handful of index entries whatever the size of the project (no ``ORDER BY random()``).
+plus live reservations) with a random tie-break, walking the partial index
+``image_assign_load_idx (project, load, random_key)`` (``load``: stored ``counted_votes + reserved``)
+from its front, so it reads a handful of index entries whatever the size of the project (no
+``ORDER BY random()``).
 Each claimed image gets a fresh ``random_key``, which re-shuffles it among the images of its
 new load.
 
@@ -203,9 +204,9 @@ _CLAIM_TEMPLATE = """
     WITH picked AS (
         SELECT i.id FROM annotation_image i
         WHERE i.project_id = %(project)s::bigint AND i.status = 'ready' AND NOT i.is_gold
-          AND i.counted_votes + i.reserved < i.votes_wanted
+          AND i.load < i.votes_wanted
           AND {unseen}
-        ORDER BY i.counted_votes + i.reserved, i.random_key
+        ORDER BY i.load, i.random_key
         LIMIT {limit}
         FOR UPDATE OF i SKIP LOCKED
     ),
@@ -295,13 +296,13 @@ def _lock_regular(*, annotator: AbstractBaseUser, project: Project, count: int) 
 
 def _regular_candidates(*, annotator: AbstractBaseUser, project: Project) -> QuerySet[Image]:
     candidates = _unseen(
-        Image.objects.filter(project=project, status=ImageStatus.READY, is_gold=False)
-        .alias(load=F("counted_votes") + F("reserved"))
-        .filter(load__lt=F("votes_wanted")),
+        Image.objects.filter(project=project, status=ImageStatus.READY, is_gold=False).filter(
+            load__lt=F("votes_wanted")
+        ),
         annotator,
     )
     # Same expressions, same order as image_assign_load_idx: an ordered index scan with LIMIT.
-    return candidates.order_by(F("counted_votes") + F("reserved"), "random_key")
+    return candidates.order_by("load", "random_key")
 
 
 def _lock_gold(*, annotator: AbstractBaseUser, project: Project, count: int) -> list[Image]:

@@ -186,11 +186,11 @@ _VOTE_AND_NEXT_SQL = """
     picked AS (
         SELECT i.id FROM annotation_image i
         WHERE i.project_id = %(project)s::bigint AND i.status = 'ready' AND NOT i.is_gold
-          AND i.counted_votes + i.reserved < i.votes_wanted
+          AND i.load < i.votes_wanted
           AND {unseen}
           AND EXISTS (SELECT 1 FROM own WHERE own.project_id = %(project)s::bigint)
           AND EXISTS (SELECT 1 FROM vote)
-        ORDER BY i.counted_votes + i.reserved, i.random_key
+        ORDER BY i.load, i.random_key
         LIMIT GREATEST(0, LEAST(%(count)s::integer, %(max_open)s::integer - (
             SELECT count(*) FROM annotation_assignment a JOIN annotation_image ai ON ai.id = a.image_id
             WHERE a.annotator_id = %(annotator)s::integer AND a.status = 'open' AND a.id <> %(assignment)s::bigint

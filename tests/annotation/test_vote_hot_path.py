@@ -159,3 +159,24 @@ def test_it_refuses_an_absurd_label_without_writing_after_a_first_vote():
         assert response.json()["error"]["code"] in ("invalid", "invalid_label")
     assert Vote.objects.filter(annotator=user).count() == 1
     assert_counters_consistent(project)
+
+
+def test_it_updates_the_voted_image_in_place_without_index_entries():
+    # A vote changes no indexed column of its image (image_assign_load_idx is on the stored
+    # load, which a vote keeps), so Postgres must take the HOT path for that row update.
+    from django.db import connection
+
+    project = make_project(gold_rate=0.0, votes_wanted=3)
+    make_images(project, 2)
+    user = make_annotator(project)
+    client = token_client(user)
+    [current] = claim(client, project)
+
+    def hot_updates() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_stat_get_xact_tuples_hot_updated('annotation_image'::regclass)")
+            return cursor.fetchone()[0]
+
+    before = hot_updates()
+    assert vote(client, current["id"], n_next=0).status_code == 201
+    assert hot_updates() == before + 1
