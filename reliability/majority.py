@@ -8,7 +8,51 @@ from reliability.result import EstimateResult, expected_accuracy
 from reliability.votes import VoteTable
 
 
-class MajorityVote:
+def _weighted_vote(table: VoteTable, weights: np.ndarray, method: str) -> EstimateResult:
+    """One pass of weighted voting: the posterior ``(n_images, K)`` is the ``weights``-weighted
+    vote proportions (uniform for an image without weight), labels their argmax (ties go to the
+    lower class index), and each annotator's reliability their agreement rate with those labels."""
+    k = table.n_classes
+    counts = np.bincount(table.image * k + table.label, weights=weights[table.annotator], minlength=table.n_images * k)
+    counts = counts.reshape(table.n_images, k)
+    totals = counts.sum(axis=1, keepdims=True)
+    posterior = np.where(totals > 0, counts / np.where(totals > 0, totals, 1.0), 1.0 / k)
+    labels = posterior.argmax(axis=1)
+    agree = labels[table.image] == table.label
+    votes = table.votes_per_annotator()
+    reliability = np.bincount(table.annotator, weights=agree, minlength=table.n_annotators) / np.maximum(votes, 1)
+    return EstimateResult(
+        method=method,
+        labels=labels,
+        posterior=posterior,
+        reliability=reliability,
+        accuracy=expected_accuracy(table.annotator, table.image, table.label, posterior, table.n_annotators),
+        difficulty=None,
+        class_prior=posterior.mean(axis=0),
+        log_likelihood=(),
+        n_iter=0,
+        converged=True,
+    )
+
+
+class _OnePass:
+    """Shared estimator surface of the one-pass methods (no iteration, always converged)."""
+
+    method = ""
+
+    def __init__(self) -> None:
+        pass
+
+    def _store(self, result: EstimateResult) -> None:
+        self.posterior_ = result.posterior
+        self.labels_ = result.labels
+        self.reliability_ = result.reliability
+        self.n_iter_ = 0
+        self.converged_ = True
+        self.result_ = result
+
+
+class MajorityVote(_OnePass):
     """Plain majority vote. The posterior is the vote proportions; ``labels_`` is their argmax
     (ties go to the lower class index). ``reliability_`` is each annotator's agreement rate with
     the majority label.
@@ -16,39 +60,12 @@ class MajorityVote:
 
     method = "mv"
 
-    def __init__(self) -> None:
-        pass
-
     def fit(self, table: VoteTable) -> MajorityVote:
-        counts = table.counts().astype(np.float64)
-        totals = counts.sum(axis=1, keepdims=True)
-        k = table.n_classes
-        posterior = np.where(totals > 0, counts / np.maximum(totals, 1), 1.0 / k)
-        labels = posterior.argmax(axis=1)
-        agree = labels[table.image] == table.label
-        votes = table.votes_per_annotator()
-        reliability = np.bincount(table.annotator, weights=agree, minlength=table.n_annotators) / np.maximum(votes, 1)
-        self.posterior_ = posterior
-        self.labels_ = labels
-        self.reliability_ = reliability
-        self.n_iter_ = 0
-        self.converged_ = True
-        self.result_ = EstimateResult(
-            method=self.method,
-            labels=labels,
-            posterior=posterior,
-            reliability=reliability,
-            accuracy=expected_accuracy(table.annotator, table.image, table.label, posterior, table.n_annotators),
-            difficulty=None,
-            class_prior=posterior.mean(axis=0),
-            log_likelihood=(),
-            n_iter=0,
-            converged=True,
-        )
+        self._store(_weighted_vote(table, np.ones(table.n_annotators), self.method))
         return self
 
 
-class Wawa:
+class Wawa(_OnePass):
     """Worker agreement with aggregate (Wawa): a majority vote weighted by each annotator's
     agreement rate with the plain majority vote.
 
@@ -60,37 +77,7 @@ class Wawa:
 
     method = "wawa"
 
-    def __init__(self) -> None:
-        pass
-
     def fit(self, table: VoteTable) -> Wawa:
-        weights = MajorityVote().fit(table).reliability_
-        k = table.n_classes
-        cell = table.image * k + table.label
-        counts = np.bincount(cell, weights=weights[table.annotator], minlength=table.n_images * k)
-        counts = counts.reshape(table.n_images, k)
-        totals = counts.sum(axis=1, keepdims=True)
-        posterior = np.where(totals > 0, counts / np.where(totals > 0, totals, 1.0), 1.0 / k)
-        labels = posterior.argmax(axis=1)
-        agree = labels[table.image] == table.label
-        votes = table.votes_per_annotator()
-        reliability = np.bincount(table.annotator, weights=agree, minlength=table.n_annotators) / np.maximum(votes, 1)
-        self.weights_ = weights
-        self.posterior_ = posterior
-        self.labels_ = labels
-        self.reliability_ = reliability
-        self.n_iter_ = 0
-        self.converged_ = True
-        self.result_ = EstimateResult(
-            method=self.method,
-            labels=labels,
-            posterior=posterior,
-            reliability=reliability,
-            accuracy=expected_accuracy(table.annotator, table.image, table.label, posterior, table.n_annotators),
-            difficulty=None,
-            class_prior=posterior.mean(axis=0),
-            log_likelihood=(),
-            n_iter=0,
-            converged=True,
-        )
+        self.weights_ = MajorityVote().fit(table).reliability_
+        self._store(_weighted_vote(table, self.weights_, self.method))
         return self
