@@ -73,8 +73,8 @@ def vote_create(
 # the vote and closes the assignment; each step runs only when the previous one returned a row.
 # Anything else (an expired reservation, a gold image, someone else's assignment, a label out of
 # the project's classes, SQLite) returns no row and no write, and takes vote_create's path.
-_VOTE_OPEN_SQL = """
-    WITH own AS (
+_VOTE_CTES = """
+    own AS (
         SELECT a.id, a.image_id, i.project_id FROM annotation_assignment a
         JOIN annotation_image i ON i.id = a.image_id
         JOIN annotation_project p ON p.id = i.project_id
@@ -97,9 +97,16 @@ _VOTE_OPEN_SQL = """
     closed AS (
         UPDATE annotation_assignment AS a SET status = 'voted' FROM own, vote WHERE a.id = own.id
         RETURNING a.id
-    )
+    )"""
+
+_VOTE_OPEN_SQL = (
+    """
+    WITH """
+    + _VOTE_CTES
+    + """
     SELECT vote.id, own.image_id, own.project_id FROM vote, own, closed
 """
+)
 
 
 def _fits_the_statement(label: int, time_taken_ms: int | None) -> bool:
@@ -158,31 +165,11 @@ def vote_create_on_open_reservation(
 # snapshot from before the statement, so the voted assignment still looks open (it is left
 # out of the live cap) and the new vote is not yet counted (+1). The claim never picks the
 # voted image: the annotator already has an assignment on it.
-_VOTE_AND_NEXT_SQL = """
-    WITH own AS (
-        SELECT a.id, a.image_id, i.project_id FROM annotation_assignment a
-        JOIN annotation_image i ON i.id = a.image_id
-        JOIN annotation_project p ON p.id = i.project_id
-        WHERE a.id = %(assignment)s::bigint AND a.annotator_id = %(annotator)s::integer AND a.status = 'open'
-          AND NOT a.is_gold AND %(label)s::integer < jsonb_array_length(p.classes)
-        FOR UPDATE OF a
-    ),
-    counted AS (
-        UPDATE annotation_image AS i SET counted_votes = i.counted_votes + 1, reserved = i.reserved - 1
-        WHERE i.id = (SELECT own.image_id FROM own)
-        RETURNING i.id
-    ),
-    vote AS (
-        INSERT INTO annotation_vote (image_id, annotator_id, label, time_taken_ms, counted, late, is_gold, created_at)
-        SELECT counted.id, %(annotator)s::integer, %(label)s::smallint, %(time_taken_ms)s::integer, true, false, false,
-               %(now)s::timestamptz
-        FROM counted
-        RETURNING id
-    ),
-    closed AS (
-        UPDATE annotation_assignment AS a SET status = 'voted' FROM own, vote WHERE a.id = own.id
-        RETURNING a.id
-    ),
+_VOTE_AND_NEXT_SQL = (
+    """
+    WITH """
+    + _VOTE_CTES
+    + """,
     picked AS (
         SELECT i.id FROM annotation_image i
         WHERE i.project_id = %(project)s::bigint AND i.status = 'ready' AND NOT i.is_gold
@@ -223,6 +210,7 @@ _VOTE_AND_NEXT_SQL = """
                  FROM claimed ORDER BY claimed.id)
     FROM vote, own, counts, closed
 """.replace("{unseen}", UNSEEN_SQL)
+)
 
 
 @dataclass(frozen=True)
