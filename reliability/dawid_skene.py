@@ -15,12 +15,16 @@ marginal log-likelihood of the votes plus the log prior density; it never decrea
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
-from scipy.special import logsumexp
 
-from reliability.result import ConvergenceWarning, EstimateResult, expected_accuracy, majority_posterior
+from reliability.result import (
+    EstimateResult,
+    expected_accuracy,
+    has_converged,
+    log_normalise,
+    majority_posterior,
+    warn_unconverged,
+)
 from reliability.votes import VoteTable
 
 
@@ -90,19 +94,14 @@ class DawidSkene:
             per_vote = log_conf.reshape(-1)[conf_index]  # (n_votes, K): log pi[a, k, t]
             log_joint = np.bincount(cell.ravel(), weights=per_vote.ravel(), minlength=n_img * k).reshape(n_img, k)
             log_joint += np.log(prior)[None, :]
-            norm = logsumexp(log_joint, axis=1)
-            posterior = np.exp(log_joint - norm[:, None])
-            ll = float(norm.sum()) + self._log_prior_density(confusion, prior, eye)
-            history.append(ll)
-            if len(history) > 1 and history[-1] - history[-2] < self.tol * max(table.n_votes, 1):
+            log_posterior, evidence = log_normalise(log_joint)
+            posterior = np.exp(log_posterior)
+            history.append(evidence + self._log_prior_density(confusion, prior, eye))
+            if has_converged(history, tol=self.tol, n_votes=table.n_votes):
                 converged = True
                 break
         if not converged:
-            warnings.warn(
-                f"Dawid-Skene stopped after {self.max_iter} iterations without meeting tol={self.tol}",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
+            warn_unconverged("Dawid-Skene", max_iter=self.max_iter, tol=self.tol)
         reliability = np.einsum("ikk,k->i", confusion, prior)
         self.confusion_ = confusion
         self.reliability_ = reliability

@@ -30,14 +30,19 @@ max(H_j, 0.05)``) and ``init="neutral"`` starts at ``beta = 1``. All three reach
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import logsumexp
 
-from reliability.result import ConvergenceWarning, EstimateResult, expected_accuracy, majority_posterior
+from reliability.result import (
+    EstimateResult,
+    expected_accuracy,
+    has_converged,
+    log_normalise,
+    majority_posterior,
+    warn_unconverged,
+)
 from reliability.votes import VoteTable
 
 Progress = Callable[[int, float], None]
@@ -126,15 +131,11 @@ class GLAD:
             history.append(float(ll))
             if self.progress is not None:
                 self.progress(iteration, float(ll))
-            if iteration > 1 and history[-1] - history[-2] < self.tol * max(table.n_votes, 1):
+            if iteration > 1 and has_converged(history, tol=self.tol, n_votes=table.n_votes):
                 converged = True
                 break
         if not converged:
-            warnings.warn(
-                f"GLAD stopped after {self.max_iter} iterations without meeting tol={self.tol}",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
+            warn_unconverged("GLAD", max_iter=self.max_iter, tol=self.tol)
         self.alpha_ = alpha
         self.beta_ = np.exp(u)
         self.posterior_ = posterior
@@ -262,8 +263,7 @@ class GladObjective:
         base = self.image_sum(st.log_sig - st.x) - self.per_image * self.log_k1
         bonus = np.bincount(self.cell, weights=st.x, minlength=self.n_img * self.k).reshape(self.n_img, self.k)
         log_joint = bonus + self.counts * self.log_k1 + base[:, None] + log_prior[None, :]
-        norm = logsumexp(log_joint, axis=1)
-        return log_joint - norm[:, None], float(norm.sum())
+        return log_normalise(log_joint)
 
     # -- M-step ------------------------------------------------------------------------------
     def log_prior(self, alpha: np.ndarray, u: np.ndarray) -> float:

@@ -8,12 +8,16 @@ vectorised over the vote table with ``np.bincount``. ``reliability_`` is ``1 - t
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
-from scipy.special import logsumexp
 
-from reliability.result import ConvergenceWarning, EstimateResult, expected_accuracy, majority_posterior
+from reliability.result import (
+    EstimateResult,
+    expected_accuracy,
+    has_converged,
+    log_normalise,
+    majority_posterior,
+    warn_unconverged,
+)
 from reliability.votes import VoteTable
 
 
@@ -70,19 +74,14 @@ class MACE:
             base = np.bincount(img, weights=log_wrong, minlength=n_img)
             bonus = np.bincount(cell, weights=log_right - log_wrong, minlength=n_img * k).reshape(n_img, k)
             log_joint = bonus + base[:, None] + np.log(prior)[None, :]
-            norm = logsumexp(log_joint, axis=1)
-            posterior = np.exp(log_joint - norm[:, None])
-            ll = float(norm.sum()) + self._log_prior_density(theta, strategy, prior)
-            history.append(ll)
-            if len(history) > 1 and history[-1] - history[-2] < self.tol * max(table.n_votes, 1):
+            log_posterior, evidence = log_normalise(log_joint)
+            posterior = np.exp(log_posterior)
+            history.append(evidence + self._log_prior_density(theta, strategy, prior))
+            if has_converged(history, tol=self.tol, n_votes=table.n_votes):
                 converged = True
                 break
         if not converged:
-            warnings.warn(
-                f"MACE stopped after {self.max_iter} iterations without meeting tol={self.tol}",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
+            warn_unconverged("MACE", max_iter=self.max_iter, tol=self.tol)
         self.theta_ = theta
         self.strategy_ = strategy
         self.reliability_ = 1.0 - theta

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import logsumexp
 
 
 class ConvergenceWarning(UserWarning):
@@ -65,3 +67,23 @@ def majority_posterior(counts: np.ndarray) -> np.ndarray:
     top = counts.max(axis=1, keepdims=True)
     winners = (counts == top).astype(np.float64)
     return winners / winners.sum(axis=1, keepdims=True)
+
+
+def log_normalise(log_joint: np.ndarray) -> tuple[np.ndarray, float]:
+    """E-step normalisation shared by the EM estimators: ``log_joint`` ``(n_images, K)`` ->
+    (log posterior ``(n_images, K)``, total log evidence)."""
+    norm = logsumexp(log_joint, axis=1)
+    return log_joint - norm[:, None], float(norm.sum())
+
+
+def has_converged(history: list[float], *, tol: float, n_votes: int) -> bool:
+    """True when the last iteration gained less than ``tol`` log-likelihood per vote."""
+    return len(history) > 1 and history[-1] - history[-2] < tol * max(n_votes, 1)
+
+
+def warn_unconverged(name: str, *, max_iter: int, tol: float) -> None:
+    """The :class:`ConvergenceWarning` of an estimator that hit its iteration cap; it points at
+    the caller of ``fit``."""
+    warnings.warn(
+        f"{name} stopped after {max_iter} iterations without meeting tol={tol}", ConvergenceWarning, stacklevel=3
+    )
