@@ -264,18 +264,7 @@ def _claim_regular_in_one_statement(
         "max_open": MAX_OPEN_PER_ANNOTATOR,
     }
     rows = fetch_prepared(_CLAIM_CAPPED_SQL if capped else _CLAIM_REGULAR_SQL, params)
-    return [
-        Assignment(
-            pk=pk,
-            image=Image(pk=image_id, project=project, width=width, height=height, is_gold=False),
-            annotator=annotator,
-            status=AssignmentStatus.OPEN,
-            is_gold=False,
-            created_at=now,
-            expires_at=expires_at,
-        )
-        for pk, image_id, width, height in rows
-    ]
+    return assignments_from_rows(rows, annotator=annotator, project=project, now=now)
 
 
 def _unseen(queryset: QuerySet[Image], annotator: AbstractBaseUser) -> QuerySet[Image]:

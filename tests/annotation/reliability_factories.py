@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 
-from annotation.models import Image, ImageStatus, Project, Vote
+from annotation.models import Image, Project, Vote
+from tests.annotation import factories
 
 _serial = itertools.count(1)
 
 
 def make_user(role: str | None = None) -> User:
-    user = User.objects.create_user(username=f"rel-user{next(_serial)}", password=None)
-    if role:
-        user.groups.add(Group.objects.get(name=role))
-    return user
+    return factories.make_user(role)
 
 
 def make_project(**fields) -> Project:
@@ -26,23 +23,7 @@ def make_project(**fields) -> Project:
 
 
 def make_images(project: Project, n: int, **fields) -> list[Image]:
-    fields.setdefault("status", ImageStatus.READY)
-    rows = []
-    for _ in range(n):
-        sha = hashlib.sha256(f"rel image {next(_serial)}".encode()).hexdigest()
-        rows.append(
-            Image(
-                project=project,
-                file=f"images/{project.pk}/{sha}.jpg",
-                sha256=sha,
-                size_bytes=1000,
-                width=640,
-                height=480,
-                votes_wanted=project.votes_wanted,
-                **fields,
-            )
-        )
-    return Image.objects.bulk_create(rows)
+    return factories.make_images(project, n, **fields)
 
 
 def add_votes(image: Image, annotators: list[User], labels: list[int], **fields) -> None:
