@@ -12,7 +12,7 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -31,6 +31,7 @@ from annotation.signals import images_imported
 from reliability.classes import BASIC_EMOTIONS
 
 Progress = Callable[[float, str], None]
+T = TypeVar("T")
 MAX_REPORTED_ERRORS = 50
 _EXIF_ORIENTATION = 0x0112
 
@@ -138,6 +139,20 @@ def _distributions(root: Path, top: Path, subset: str, names: set[str], plan: _P
     return rows
 
 
+def _read_annotation(
+    plan: _Plan, root: Path, subset: str, folder: str, filename: str, parse: Callable[[str], T]
+) -> T | None:
+    """Parse one optional annotation file of an image; a broken file is a plan error, a missing one None."""
+    path = root / folder / filename
+    if not path.is_file():
+        return None
+    try:
+        return parse(path.read_text(encoding="utf-8"))
+    except (layout.LayoutError, UnicodeDecodeError) as exc:
+        plan.error(f"{subset}/{folder}/{filename}: {exc}")
+        return None
+
+
 def _check_image(subset: str, root: Path, name: str, label: int, plan: _Plan) -> _Planned | None:
     where = f"{subset}/{layout.ORIGINAL_DIR}/{name}"
     original = root / layout.ORIGINAL_DIR / name
@@ -154,25 +169,13 @@ def _check_image(subset: str, root: Path, name: str, label: int, plan: _Plan) ->
         plan.error(f"{where}: {exc}")
         return None
     planned = _Planned(subset, name, label, original, normalized.sha256, len(data), normalized.width, normalized.height)
-    manual = root / layout.MANUAL_DIR / layout.manual_name(name)
-    if manual.is_file():
-        try:
-            planned.manual = layout.parse_manual(manual.read_text(encoding="utf-8"))
-        except (layout.LayoutError, UnicodeDecodeError) as exc:
-            plan.error(f"{subset}/{layout.MANUAL_DIR}/{manual.name}: {exc}")
-    auto = root / layout.AUTO_DIR / layout.auto_name(name)
-    if auto.is_file():
-        try:
-            planned.auto = layout.parse_auto(auto.read_text(encoding="utf-8"))
-        except (layout.LayoutError, UnicodeDecodeError) as exc:
-            plan.error(f"{subset}/{layout.AUTO_DIR}/{auto.name}: {exc}")
+    planned.manual = _read_annotation(
+        plan, root, subset, layout.MANUAL_DIR, layout.manual_name(name), layout.parse_manual
+    )
+    planned.auto = _read_annotation(plan, root, subset, layout.AUTO_DIR, layout.auto_name(name), layout.parse_auto)
     box = root / layout.BOX_DIR / layout.box_name(name)
-    if box.is_file():
-        try:
-            planned.box = layout.parse_box(box.read_text(encoding="utf-8"))
-        except (layout.LayoutError, UnicodeDecodeError) as exc:
-            plan.error(f"{subset}/{layout.BOX_DIR}/{box.name}: {exc}")
-    elif planned.manual is not None or planned.auto is not None:
+    planned.box = _read_annotation(plan, root, subset, layout.BOX_DIR, box.name, layout.parse_box)
+    if not box.is_file() and (planned.manual is not None or planned.auto is not None):
         plan.error(f"{subset}/{layout.BOX_DIR}/{box.name}: missing (the image has landmarks)")
     if (planned.manual or planned.box) and _exif_rotated(data):
         # Stored images are EXIF-oriented; RAF-DB's coordinates are in the raw pixel grid.
