@@ -151,13 +151,12 @@ def _vote_and_next_in_one_statement(
     except Project.DoesNotExist:
         _last_project.pop(request.user.pk, None)
         return None
-    draws: list[bool] | None = []
+    draws: list[bool] = []  # one per slot to claim (True: gold); none when not qualified
     if n_next:
         try:
             draws = assignment_claim_draws(annotator=request.user, project=project, count=n_next)
         except ServiceError:
-            draws = None  # not qualified: no next image (a claim on its own says why)
-    merge_claim = draws is not None and not any(draws)
+            pass  # no next image (a claim on its own says why)
     now = timezone.now()
     merged = vote_create_and_claim_on_open_reservation(
         annotator=request.user,
@@ -165,28 +164,20 @@ def _vote_and_next_in_one_statement(
         label=label,
         time_taken_ms=time_taken_ms,
         project=project,
-        count=n_next if merge_claim else 0,
+        draws=draws,
         now=now,
         midnight=timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0),
     )
     if merged is None:
         return None
-    if merged.claimed is not None and merge_claim:
+    if merged.claimed is not None:
         following = assignments_from_rows(merged.claimed, annotator=request.user, project=project, now=now)
-    elif draws is None and merged.claimed is not None:
-        following = []
     else:
-        # A gold slot was drawn, or the vote was in another project: claim on its own.
-        if merged.claimed is None:
-            project = project_get_cached(project_id=merged.project_id)
-            _last_project[request.user.pk] = project.pk
-            draws = None
+        # The vote was in another project than the one guessed: claim there on its own.
+        project = project_get_cached(project_id=merged.project_id)
+        _last_project[request.user.pk] = project.pk
         try:
-            following = (
-                assignment_claim_next(annotator=request.user, project=project, count=n_next, gold_draws=draws)
-                if n_next
-                else []
-            )
+            following = assignment_claim_next(annotator=request.user, project=project, count=n_next) if n_next else []
         except ServiceError:
             following = []
     remaining = project_remaining(project=project)

@@ -15,7 +15,7 @@ wait on each other and never get the same slot; ``Image.reserved`` is raised in 
 transaction that inserts the :class:`Assignment`. A reservation lives until ``expires_at``
 (``Project.reservation_timeout_s``); expired ones are released lazily by claims (at most once
 a second per process) and by the periodic task ``assignments_release_expired``. On Postgres the
-common claim (no gold slot) locks, reserves and inserts in one statement.
+claim (gold slots included) counts, locks, reserves and inserts in one statement.
 """
 
 from __future__ import annotations
@@ -80,10 +80,10 @@ def assignment_claim_next(
     # One draw per slot; the first `fresh` slots are used, so capping keeps the gold rate.
     if gold_draws is None or len(gold_draws) != count:
         gold_draws = [random.random() < project.gold_rate for _ in range(count)]
-    if not resume and not any(gold_draws) and connection.vendor == "postgresql":
-        # The hot path (every vote's "next"): the cap on live reservations is counted inside
-        # the claim statement itself.
-        return _claim(annotator=annotator, project=project, n_regular=count, n_gold=0, now=now, capped=True)
+    if not resume and connection.vendor == "postgresql":
+        # The hot path (every vote's "next"): the cap on live reservations is counted, and the
+        # gold slots filled, inside the claim statement itself.
+        return _claim(annotator=annotator, project=project, draws=gold_draws, now=now)
     live = Assignment.objects.filter(
         annotator=annotator, image__project=project, status=AssignmentStatus.OPEN, expires_at__gt=now
     )
@@ -95,9 +95,7 @@ def assignment_claim_next(
     fresh = min(count - len(resumed), MAX_OPEN_PER_ANNOTATOR - n_open)
     if fresh <= 0:
         return resumed
-    n_gold = sum(gold_draws[:fresh])
-    claimed = _claim(annotator=annotator, project=project, n_regular=fresh - n_gold, n_gold=n_gold, now=now)
-    return resumed + claimed
+    return resumed + _claim(annotator=annotator, project=project, draws=gold_draws[:fresh], now=now)
 
 
 def assignment_claim_draws(*, annotator: AbstractBaseUser, project: Project, count: int) -> list[bool]:
@@ -112,20 +110,20 @@ def assignment_claim_draws(*, annotator: AbstractBaseUser, project: Project, cou
 def assignments_from_rows(
     rows: Sequence[Sequence[int]], *, annotator: AbstractBaseUser, project: Project, now: datetime
 ) -> list[Assignment]:
-    """Assignments of regular images from (assignment id, image id, width, height) rows of a
-    claim statement."""
+    """Assignments from the (assignment id, image id, width, height, is gold) rows of
+    :func:`claim_ctes`."""
     expires_at = now + timedelta(seconds=project.reservation_timeout_s)
     return [
         Assignment(
             pk=pk,
-            image=Image(pk=image_id, project=project, width=width, height=height, is_gold=False),
+            image=Image(pk=image_id, project=project, width=width, height=height, is_gold=bool(is_gold)),
             annotator=annotator,
             status=AssignmentStatus.OPEN,
-            is_gold=False,
+            is_gold=bool(is_gold),
             created_at=now,
             expires_at=expires_at,
         )
-        for pk, image_id, width, height in rows
+        for pk, image_id, width, height, is_gold in rows
     ]
 
 
@@ -157,29 +155,26 @@ def _claim(
     *,
     annotator: AbstractBaseUser,
     project: Project,
-    n_regular: int,
-    n_gold: int,
+    draws: Sequence[bool],
     now: datetime,
-    capped: bool = False,
 ) -> list[Assignment]:
+    """Reserve one image per slot of ``draws`` (``True``: a gold image, or a regular one when
+    the annotator has seen every gold image), within the cap on live reservations."""
     expires_at = now + timedelta(seconds=project.reservation_timeout_s)
     for _attempt in range(3):
         try:
-            if not n_gold and connection.vendor == "postgresql":
+            if connection.vendor == "postgresql":
                 # One statement commits by itself: no BEGIN/COMMIT round trips (a savepoint
                 # inside a caller's transaction, so a refused insert does not break it).
                 with transaction.atomic() if connection.in_atomic_block else nullcontext():
-                    return _claim_regular_in_one_statement(
-                        annotator=annotator,
-                        project=project,
-                        count=n_regular,
-                        now=now,
-                        expires_at=expires_at,
-                        capped=capped,
+                    rows = fetch_prepared(
+                        CLAIM_SQL[any(draws)], claim_params(annotator=annotator, project=project, draws=draws, now=now)
                     )
+                return assignments_from_rows(rows, annotator=annotator, project=project, now=now)
+            n_gold = sum(draws)
             with transaction.atomic():
                 images = _lock_gold(annotator=annotator, project=project, count=n_gold) if n_gold else []
-                images += _lock_regular(annotator=annotator, project=project, count=n_regular + n_gold - len(images))
+                images += _lock_regular(annotator=annotator, project=project, count=len(draws) - len(images))
                 if not images:
                     return []
                 Image.objects.filter(pk__in=[image.pk for image in images]).update(
@@ -196,35 +191,76 @@ def _claim(
     return []
 
 
-# The hot path on Postgres: lock, reserve and insert in one statement. It is the query of
-# _regular_candidates written out (compiling that queryset costs more CPU than running it);
-# the ORDER BY and WHERE match image_assign_load_idx, so it is an index scan that stops
-# after LIMIT rows it could lock.
-_CLAIM_TEMPLATE = """
-    WITH picked AS (
+# The claim on Postgres: count the slots, lock, reserve and insert in one statement.
+#
+# * slots: how many of the draws fit under the cap on the annotator's live reservations in the
+#   project (MAX_OPEN_PER_ANNOTATOR; %(voted)s is left out: the merged vote statement closes it);
+#   ``{guard}`` (``true`` here) lets the merged vote statement claim only once its vote is written;
+# * gold_high, gold_low: the gold slots among those, read from a random point of image_gold_idx
+#   round to its start (as _lock_gold), unseen gold images only;
+# * regular: the other slots (and gold slots with no unseen gold image left), the least loaded
+#   unseen images: the query of _regular_candidates written out (compiling that queryset costs
+#   more CPU than running it). The ORDER BY and WHERE match image_assign_load_idx, so it is an
+#   index scan that stops after LIMIT rows it could lock;
+# * bumped, inserted: the reservations (with gold slots in a random order: gold never comes first).
+#
+# Claims with no gold slot (nearly all) use a statement without the gold parts: a part that
+# never runs still costs Postgres its set-up on every execution.
+_SLOTS_CTE = """
+    slots AS (
+        SELECT CASE WHEN {guard} THEN GREATEST(0, LEAST(cardinality(%(draws)s::boolean[]), %(max_open)s::integer - (
+            SELECT count(*) FROM annotation_assignment a JOIN annotation_image ai ON ai.id = a.image_id
+            WHERE a.annotator_id = %(annotator)s::integer AND a.status = 'open' AND a.id <> %(voted)s::bigint
+              AND a.expires_at + interval '0 s' > %(now)s::timestamptz AND ai.project_id = %(project)s::bigint
+        ))) ELSE 0 END AS fresh
+    ),"""
+_GOLD_CTES = """
+    gold_wanted AS (
+        SELECT count(*) FILTER (WHERE d.gold) AS n
+        FROM slots, unnest((%(draws)s::boolean[])[1:slots.fresh]) AS d(gold)
+    ),
+    gold_high AS (
+        SELECT i.id FROM annotation_image i
+        WHERE i.project_id = %(project)s::bigint AND i.status = 'ready' AND i.is_gold
+          AND i.random_key >= %(gold_from)s::double precision AND {unseen}
+        ORDER BY i.random_key
+        LIMIT (SELECT n FROM gold_wanted)
+        FOR UPDATE OF i SKIP LOCKED
+    ),
+    gold_low AS (
+        SELECT i.id FROM annotation_image i
+        WHERE i.project_id = %(project)s::bigint AND i.status = 'ready' AND i.is_gold
+          AND i.random_key < %(gold_from)s::double precision AND {unseen}
+        ORDER BY i.random_key
+        LIMIT (SELECT n FROM gold_wanted) - (SELECT count(*) FROM gold_high)
+        FOR UPDATE OF i SKIP LOCKED
+    ),"""
+_RESERVE_CTES = """
+    regular AS (
         SELECT i.id FROM annotation_image i
         WHERE i.project_id = %(project)s::bigint AND i.status = 'ready' AND NOT i.is_gold
           AND i.load < i.votes_wanted
           AND {unseen}
         ORDER BY i.load, i.random_key
-        LIMIT {limit}
+        LIMIT {regular_limit}
         FOR UPDATE OF i SKIP LOCKED
     ),
     bumped AS (
         UPDATE annotation_image AS i SET reserved = i.reserved + 1, random_key = random()
-        WHERE i.id = ANY(ARRAY(SELECT picked.id FROM picked))
-        RETURNING i.id, i.width, i.height
+        WHERE i.id = ANY(ARRAY({picked}))
+        RETURNING i.id, i.width, i.height, i.is_gold
     ),
     inserted AS (
         INSERT INTO annotation_assignment (image_id, annotator_id, status, is_gold, created_at, expires_at)
-        SELECT bumped.id, %(annotator)s::integer, 'open', false, %(now)s::timestamptz, %(expires_at)s::timestamptz
-        FROM bumped
+        SELECT bumped.id, %(annotator)s::integer, 'open', bumped.is_gold, %(now)s::timestamptz,
+               %(expires_at)s::timestamptz
+        FROM bumped{insert_order}
         RETURNING id, image_id
-    )
-    SELECT inserted.id, inserted.image_id, bumped.width, bumped.height
-    FROM inserted JOIN bumped ON bumped.id = inserted.image_id
-    ORDER BY inserted.id
-"""
+    ),
+    claimed AS (
+        SELECT inserted.id, inserted.image_id, bumped.width, bumped.height, bumped.is_gold
+        FROM inserted JOIN bumped ON bumped.id = inserted.image_id
+    )"""
 # "Not yet seen by the annotator" as one probe per candidate into the (annotator, image) unique
 # indexes. Written as NOT EXISTS the planner turns it into an anti join that reads ALL the
 # annotator's votes and assignments on every claim (its cost grew with the annotator's history);
@@ -233,38 +269,57 @@ UNSEEN_SQL = """(SELECT 1 FROM annotation_assignment a
                WHERE a.annotator_id = %(annotator)s::integer AND a.image_id = i.id LIMIT 1) IS NULL
           AND (SELECT 1 FROM annotation_vote v
                WHERE v.annotator_id = %(annotator)s::integer AND v.image_id = i.id LIMIT 1) IS NULL"""
-# With capped=True the annotator's live reservations in the project are counted in the same
-# statement (assignment_annotator_idx: the "+ interval" keeps the planner from scanning every open
-# reservation through assignment_open_expiry_idx), instead of a query of their own before it.
-_LIMIT_PLAIN = "%(count)s::integer"
-_LIMIT_CAPPED = """GREATEST(0, LEAST(%(count)s::integer, %(max_open)s::integer - (
-            SELECT count(*) FROM annotation_assignment a JOIN annotation_image ai ON ai.id = a.image_id
-            WHERE a.annotator_id = %(annotator)s::integer AND a.status = 'open'
-              AND a.expires_at + interval '0 s' > %(now)s::timestamptz AND ai.project_id = %(project)s::bigint
-        )))"""
-_CLAIM_REGULAR_SQL = _CLAIM_TEMPLATE.format(limit=_LIMIT_PLAIN, unseen=UNSEEN_SQL)
-_CLAIM_CAPPED_SQL = _CLAIM_TEMPLATE.format(limit=_LIMIT_CAPPED, unseen=UNSEEN_SQL)
 
 
-def _claim_regular_in_one_statement(
-    *,
-    annotator: AbstractBaseUser,
-    project: Project,
-    count: int,
-    now: datetime,
-    expires_at: datetime,
-    capped: bool = False,
-) -> list[Assignment]:
-    params = {
+def claim_ctes(*, gold: bool, guard: str = "true") -> str:
+    """The claim's CTEs, ending with ``claimed`` (assignment id, image id, width, height, is
+    gold); ``gold``: with the gold slots (else every slot is regular)."""
+    if gold:
+        text = _SLOTS_CTE + _GOLD_CTES + _RESERVE_CTES
+        regular_limit = "(SELECT fresh FROM slots) - (SELECT count(*) FROM gold_high) - (SELECT count(*) FROM gold_low)"
+        picked = "SELECT id FROM gold_high UNION ALL SELECT id FROM gold_low UNION ALL SELECT id FROM regular"
+        insert_order = " ORDER BY random()"
+    else:
+        text = _SLOTS_CTE + _RESERVE_CTES
+        regular_limit, picked, insert_order = "(SELECT fresh FROM slots)", "SELECT id FROM regular", ""
+    return (
+        text.replace("{guard}", guard)
+        .replace("{unseen}", UNSEEN_SQL)
+        .replace("{regular_limit}", regular_limit)
+        .replace("{picked}", picked)
+        .replace("{insert_order}", insert_order)
+    )
+
+
+# The rows of ``claimed`` as one array of (assignment id, image id, width, height, is gold).
+CLAIMED_ARRAY_SQL = """ARRAY(
+        SELECT ARRAY[claimed.id, claimed.image_id, claimed.width, claimed.height, claimed.is_gold::integer]
+        FROM claimed ORDER BY claimed.id
+    )"""
+# The claim on its own, without (False) and with (True) gold slots.
+CLAIM_SQL = {
+    gold: "WITH "
+    + claim_ctes(gold=gold)
+    + "\n    SELECT claimed.id, claimed.image_id, claimed.width, claimed.height, claimed.is_gold FROM claimed"
+    + "\n    ORDER BY claimed.id\n"
+    for gold in (False, True)
+}
+
+
+def claim_params(
+    *, annotator: AbstractBaseUser, project: Project, draws: Sequence[bool], now: datetime, voted: int = 0
+) -> dict[str, object]:
+    """Parameters of :func:`claim_ctes`: one slot per draw (``True``: gold)."""
+    return {
         "project": project.pk,
         "annotator": annotator.pk,
-        "count": count,
+        "draws": [bool(d) for d in draws],
+        "gold_from": random.random(),
         "now": now,
-        "expires_at": expires_at,
+        "expires_at": now + timedelta(seconds=project.reservation_timeout_s),
         "max_open": MAX_OPEN_PER_ANNOTATOR,
+        "voted": voted,
     }
-    rows = fetch_prepared(_CLAIM_CAPPED_SQL if capped else _CLAIM_REGULAR_SQL, params)
-    return assignments_from_rows(rows, annotator=annotator, project=project, now=now)
 
 
 def _unseen(queryset: QuerySet[Image], annotator: AbstractBaseUser) -> QuerySet[Image]:

@@ -16,9 +16,10 @@ its wanted count; those refusals come back as :class:`ServiceError`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
@@ -28,7 +29,7 @@ from django.utils import timezone
 from annotation.apis.errors import ServiceError
 from annotation.models import Assignment, Image, ImageReport, Project, Qualification, Vote
 from annotation.models.assignment import AssignmentStatus
-from annotation.services.assignment import MAX_OPEN_PER_ANNOTATOR, UNSEEN_SQL
+from annotation.services.assignment import CLAIMED_ARRAY_SQL, claim_ctes, claim_params
 from annotation.sql import fetch_prepared
 
 LATE_NOTICE = (
@@ -66,33 +67,43 @@ def vote_create(
     return outcome
 
 
-# The hot path on Postgres: a vote on the annotator's own live reservation of a regular image
-# (nearly every vote) in one statement, committed on its own (autocommit). It locks the
-# assignment FOR UPDATE like _lock_own (the conditions are checked again on the locked row, so a
-# reservation released meanwhile falls through), moves the slot from reserved to counted, inserts
-# the vote and closes the assignment; each step runs only when the previous one returned a row.
-# Anything else (an expired reservation, a gold image, someone else's assignment, a label out of
-# the project's classes, SQLite) returns no row and no write, and takes vote_create's path.
+# The hot path on Postgres: a vote on the annotator's own live reservation (nearly every vote)
+# in one statement, committed on its own (autocommit). It locks the assignment FOR UPDATE like
+# _lock_own (the conditions are checked again on the locked row, so a reservation released
+# meanwhile falls through), moves the slot out of reserved (into counted for a regular image),
+# inserts the vote, scores a gold image's vote on the qualification and closes the assignment;
+# each step runs only when the previous one returned a row. Anything else (an expired
+# reservation, someone else's assignment, a label out of the project's classes, SQLite) returns
+# no row and no write, and takes vote_create's path. The same writes as _write_vote's open case.
 _VOTE_CTES = """
     own AS (
-        SELECT a.id, a.image_id, i.project_id FROM annotation_assignment a
+        SELECT a.id, a.image_id, a.is_gold, i.project_id, i.gold_label FROM annotation_assignment a
         JOIN annotation_image i ON i.id = a.image_id
         JOIN annotation_project p ON p.id = i.project_id
         WHERE a.id = %(assignment)s::bigint AND a.annotator_id = %(annotator)s::integer AND a.status = 'open'
-          AND NOT a.is_gold AND %(label)s::integer < jsonb_array_length(p.classes)
+          AND %(label)s::integer < jsonb_array_length(p.classes)
         FOR UPDATE OF a
     ),
     counted AS (
-        UPDATE annotation_image AS i SET counted_votes = i.counted_votes + 1, reserved = i.reserved - 1
-        WHERE i.id = (SELECT own.image_id FROM own)
+        UPDATE annotation_image AS i
+        SET counted_votes = i.counted_votes + CASE WHEN own.is_gold THEN 0 ELSE 1 END, reserved = i.reserved - 1
+        FROM own WHERE i.id = own.image_id
         RETURNING i.id
     ),
     vote AS (
         INSERT INTO annotation_vote (image_id, annotator_id, label, time_taken_ms, counted, late, is_gold, created_at)
-        SELECT counted.id, %(annotator)s::integer, %(label)s::smallint, %(time_taken_ms)s::integer, true, false, false,
-               %(now)s::timestamptz
-        FROM counted
+        SELECT counted.id, %(annotator)s::integer, %(label)s::smallint, %(time_taken_ms)s::integer, NOT own.is_gold,
+               false, own.is_gold, %(now)s::timestamptz
+        FROM counted, own
         RETURNING id
+    ),
+    scored AS (
+        UPDATE annotation_qualification AS q
+        SET gold_seen = q.gold_seen + 1,
+            gold_correct = q.gold_correct + (own.gold_label IS NOT DISTINCT FROM %(label)s::integer)::integer
+        FROM own, vote
+        WHERE own.is_gold AND q.annotator_id = %(annotator)s::integer AND q.project_id = own.project_id
+        RETURNING q.id
     ),
     closed AS (
         UPDATE annotation_assignment AS a SET status = 'voted' FROM own, vote WHERE a.id = own.id
@@ -104,7 +115,7 @@ _VOTE_OPEN_SQL = (
     WITH """
     + _VOTE_CTES
     + """
-    SELECT vote.id, own.image_id, own.project_id FROM vote, own, closed
+    SELECT vote.id, own.image_id, own.project_id, own.is_gold FROM vote, own, closed
 """
 )
 
@@ -119,12 +130,29 @@ def _fits_the_statement(label: int, time_taken_ms: int | None) -> bool:
     return time_taken_ms is None or (isinstance(time_taken_ms, int) and 0 <= time_taken_ms < 2**31)
 
 
+def _written_vote(
+    *, vote_id: int, image_id: int, is_gold: bool, annotator: AbstractBaseUser, label: int, time_taken_ms: int | None,
+    now: datetime,
+) -> Vote:  # fmt: skip
+    return Vote(
+        pk=vote_id,
+        image_id=image_id,
+        annotator=annotator,
+        label=label,
+        time_taken_ms=time_taken_ms,
+        counted=not is_gold,
+        late=False,
+        is_gold=is_gold,
+        created_at=now,
+    )
+
+
 def vote_create_on_open_reservation(
     *, annotator: AbstractBaseUser, assignment_id: int, label: int, time_taken_ms: int | None
 ) -> tuple[VoteOutcome, int] | None:
     """The common vote in one statement: ``(outcome, project_id)``, or ``None`` when the
-    assignment is not ``annotator``'s live reservation of a regular image (or not on Postgres),
-    in which case nothing was written and :func:`vote_create` decides."""
+    assignment is not ``annotator``'s live reservation (or not on Postgres), in which case
+    nothing was written and :func:`vote_create` decides."""
     if not _fits_the_statement(label, time_taken_ms):
         return None
     now = timezone.now()
@@ -144,82 +172,52 @@ def vote_create_on_open_reservation(
         raise _integrity_error(exc) from exc
     if not rows:
         return None
-    [(vote_id, image_id, project_id)] = rows
-    vote = Vote(
-        pk=vote_id,
-        image_id=image_id,
-        annotator=annotator,
-        label=label,
-        time_taken_ms=time_taken_ms,
-        counted=True,
-        late=False,
-        is_gold=False,
-        created_at=now,
-    )
+    [(vote_id, image_id, project_id, is_gold)] = rows
+    vote = _written_vote(
+        vote_id=vote_id, image_id=image_id, is_gold=is_gold, annotator=annotator, label=label,
+        time_taken_ms=time_taken_ms, now=now,
+    )  # fmt: skip
     return VoteOutcome(vote=vote, notice=None), project_id
 
 
 # The whole vote request in one statement: _VOTE_OPEN_SQL, then (only when the vote was
-# written, the assignment's project is %(project)s and %(count)s > 0) the claim of
-# _CLAIM_CAPPED_SQL, then the annotator's vote counts for the progress. Every part reads the
-# snapshot from before the statement, so the voted assignment still looks open (it is left
-# out of the live cap) and the new vote is not yet counted (+1). The claim never picks the
-# voted image: the annotator already has an assignment on it.
-_VOTE_AND_NEXT_SQL = (
-    """
+# written and the assignment's project is %(project)s) the claim of claim_ctes, one slot per
+# draw, then the annotator's vote counts for the progress. Every part reads the snapshot from
+# before the statement, so the voted assignment still looks open (%(voted)s leaves it out of the
+# live cap) and the new vote is not yet counted (+1). The claim never picks the voted image:
+# the annotator already has an assignment on it.
+_VOTE_AND_NEXT_SQL = {
+    gold: """
     WITH """
     + _VOTE_CTES
+    + ","
+    + claim_ctes(
+        gold=gold,
+        guard="EXISTS (SELECT 1 FROM own WHERE own.project_id = %(project)s::bigint) AND EXISTS (SELECT 1 FROM vote)",
+    )
     + """,
-    picked AS (
-        SELECT i.id FROM annotation_image i
-        WHERE i.project_id = %(project)s::bigint AND i.status = 'ready' AND NOT i.is_gold
-          AND i.load < i.votes_wanted
-          AND {unseen}
-          AND EXISTS (SELECT 1 FROM own WHERE own.project_id = %(project)s::bigint)
-          AND EXISTS (SELECT 1 FROM vote)
-        ORDER BY i.load, i.random_key
-        LIMIT GREATEST(0, LEAST(%(count)s::integer, %(max_open)s::integer - (
-            SELECT count(*) FROM annotation_assignment a JOIN annotation_image ai ON ai.id = a.image_id
-            WHERE a.annotator_id = %(annotator)s::integer AND a.status = 'open' AND a.id <> %(assignment)s::bigint
-              AND a.expires_at + interval '0 s' > %(now)s::timestamptz AND ai.project_id = %(project)s::bigint
-        )))
-        FOR UPDATE OF i SKIP LOCKED
-    ),
-    bumped AS (
-        UPDATE annotation_image AS i SET reserved = i.reserved + 1, random_key = random()
-        WHERE i.id = ANY(ARRAY(SELECT picked.id FROM picked))
-        RETURNING i.id, i.width, i.height
-    ),
-    inserted AS (
-        INSERT INTO annotation_assignment (image_id, annotator_id, status, is_gold, created_at, expires_at)
-        SELECT bumped.id, %(annotator)s::integer, 'open', false, %(now)s::timestamptz, %(expires_at)s::timestamptz
-        FROM bumped
-        RETURNING id, image_id
-    ),
-    claimed AS (
-        SELECT inserted.id, inserted.image_id, bumped.width, bumped.height
-        FROM inserted JOIN bumped ON bumped.id = inserted.image_id
-    ),
     counts AS (
         SELECT count(*) FILTER (WHERE v.created_at >= %(midnight)s::timestamptz) AS today, count(*) AS total
         FROM annotation_vote v JOIN annotation_image i ON i.id = v.image_id
         WHERE v.annotator_id = %(annotator)s::integer AND i.project_id = (SELECT own.project_id FROM own)
     )
-    SELECT vote.id, own.image_id, own.project_id, counts.today + 1, counts.total + 1,
-           ARRAY(SELECT ARRAY[claimed.id, claimed.image_id, claimed.width, claimed.height]
-                 FROM claimed ORDER BY claimed.id)
+    SELECT vote.id, own.image_id, own.project_id, own.is_gold, counts.today + 1, counts.total + 1,
+           """
+    + CLAIMED_ARRAY_SQL
+    + """
     FROM vote, own, counts, closed
-""".replace("{unseen}", UNSEEN_SQL)
-)
+"""
+    for gold in (False, True)
+}
 
 
 @dataclass(frozen=True)
 class VoteAndNext:
     outcome: VoteOutcome
     project_id: int
-    # (assignment id, image id, width, height) of the images claimed in the same statement;
-    # None when the claim was not part of it (another project than the one guessed).
-    claimed: list[tuple[int, int, int, int]] | None
+    # (assignment id, image id, width, height, is gold) of the images claimed in the same
+    # statement; None when the claim was not part of it (another project than the one guessed).
+    claimed: list[tuple[int, int, int, int, int]] | None
     today: int
     total: int
 
@@ -231,32 +229,27 @@ def vote_create_and_claim_on_open_reservation(
     label: int,
     time_taken_ms: int | None,
     project: Project,
-    count: int,
+    draws: Sequence[bool],
     now: datetime,
     midnight: datetime,
 ) -> VoteAndNext | None:
     """:func:`vote_create_on_open_reservation`, then in the same statement (so one round trip
-    and one commit) the claim of ``count`` regular images of ``project`` (the caller checked
-    the qualification and drew no gold slot) and the annotator's vote counts. ``None``: not a
-    live reservation of a regular image, nothing written."""
+    and one commit) the claim of one image of ``project`` per slot of ``draws`` (the caller
+    checked the qualification and drew the gold slots: :func:`assignment_claim_draws`) and the
+    annotator's vote counts. ``None``: not a live reservation, nothing written."""
     if not _fits_the_statement(label, time_taken_ms):
         return None
     params = {
+        **claim_params(annotator=annotator, project=project, draws=draws, now=now, voted=assignment_id),
         "assignment": assignment_id,
-        "annotator": annotator.pk,
         "label": label,
         "time_taken_ms": time_taken_ms,
-        "now": now,
-        "project": project.pk,
-        "count": count,
-        "max_open": MAX_OPEN_PER_ANNOTATOR,
-        "expires_at": now + timedelta(seconds=project.reservation_timeout_s),
         "midnight": midnight,
     }
     for _attempt in range(3):
         try:
             with transaction.atomic() if connection.in_atomic_block else nullcontext():
-                rows = fetch_prepared(_VOTE_AND_NEXT_SQL, params)
+                rows = fetch_prepared(_VOTE_AND_NEXT_SQL[any(draws)], params)
             break
         except IntegrityError as exc:
             if "assignment_unique_annotator_image" not in str(exc):
@@ -267,18 +260,11 @@ def vote_create_and_claim_on_open_reservation(
         return None  # the general path: vote, then claim on its own
     if not rows:
         return None
-    [(vote_id, image_id, project_id, today, total, claimed)] = rows
-    vote = Vote(
-        pk=vote_id,
-        image_id=image_id,
-        annotator=annotator,
-        label=label,
-        time_taken_ms=time_taken_ms,
-        counted=True,
-        late=False,
-        is_gold=False,
-        created_at=now,
-    )
+    [(vote_id, image_id, project_id, is_gold, today, total, claimed)] = rows
+    vote = _written_vote(
+        vote_id=vote_id, image_id=image_id, is_gold=is_gold, annotator=annotator, label=label,
+        time_taken_ms=time_taken_ms, now=now,
+    )  # fmt: skip
     return VoteAndNext(
         outcome=VoteOutcome(vote=vote, notice=None),
         project_id=project_id,

@@ -197,17 +197,19 @@ def test_it_claims_in_a_bounded_number_of_queries():
 def test_it_reads_the_least_loaded_images_from_the_index_without_sorting():
     from django.db import connection as conn
 
-    from annotation.services.assignment import _CLAIM_CAPPED_SQL, _CLAIM_REGULAR_SQL, _regular_candidates
+    from annotation.services.assignment import CLAIM_SQL, _regular_candidates
 
     project = make_project()
     make_images(project, 3000)
     user = make_annotator(project)
     with conn.cursor() as cursor:
         cursor.execute("ANALYZE annotation_image")
-        params = {"project": project.pk, "annotator": user.pk, "count": 2, "now": timezone.now(), "max_open": 4}
+        now = timezone.now()
+        params = {"project": project.pk, "annotator": user.pk, "draws": [False, True], "gold_from": 0.5,
+                  "now": now, "expires_at": now, "max_open": 4, "voted": 0}  # fmt: skip
         raw_plans = []
-        for sql in (_CLAIM_REGULAR_SQL, _CLAIM_CAPPED_SQL):
-            cursor.execute("EXPLAIN " + sql, {**params, "expires_at": params["now"]})
+        for sql in CLAIM_SQL.values():
+            cursor.execute("EXPLAIN " + sql, params)
             raw_plans.append("\n".join(row[0] for row in cursor.fetchall()))
     orm_plan = _regular_candidates(annotator=user, project=project)[:2].explain()
     for plan in (*raw_plans, orm_plan):
@@ -216,3 +218,26 @@ def test_it_reads_the_least_loaded_images_from_the_index_without_sorting():
         assert not any("random_key" in line or "counted_votes" in line for line in sorts), plan
     for raw_plan in raw_plans:
         assert "LockRows" in raw_plan, raw_plan
+
+
+def test_it_fills_only_the_slots_under_the_cap_in_draw_order():
+    from annotation.services.assignment import MAX_OPEN_PER_ANNOTATOR
+
+    project = make_project(gold_rate=0.0)
+    make_images(project, 10)
+    gold = {image.pk for image in make_gold(project, 3)}
+    user = make_annotator(project)
+    held = []
+    while len(held) < MAX_OPEN_PER_ANNOTATOR - 1:
+        held += assignment_claim_next(annotator=user, project=project, count=1)
+    assert not any(a.is_gold for a in held)
+    # One slot left: the first draw (regular) is used, the second (gold) is not.
+    [claimed] = assignment_claim_next(annotator=user, project=project, count=2, gold_draws=[False, True])
+    assert not claimed.is_gold and claimed.image_id not in gold
+    assert assignment_claim_next(annotator=user, project=project, count=2, gold_draws=[True, True]) == []
+    # Freed slots, gold drawn: gold images, flagged on the assignment and the returned image.
+    Assignment.objects.filter(pk__in=[a.pk for a in held]).update(status=AssignmentStatus.EXPIRED)
+    claimed = assignment_claim_next(annotator=user, project=project, count=2, gold_draws=[True, True])
+    assert len(claimed) == 2 and all(a.is_gold and a.image.is_gold and a.image_id in gold for a in claimed)
+    assert all(Assignment.objects.get(pk=a.pk).is_gold for a in claimed)
+    assert Image.objects.filter(pk__in=gold, reserved=1).count() == 2

@@ -1,6 +1,7 @@
 """The vote request's one-statement path (Postgres): a vote on a live reservation, the next
 claim and the progress counts in one prepared statement, and every case it hands back to the
-general path (gold, expired reservations, another project, bad labels)."""
+general path (expired reservations, someone else's assignment, another project, bad labels).
+Gold images take the one statement too."""
 
 from __future__ import annotations
 
@@ -92,7 +93,7 @@ def test_it_claims_the_next_image_in_the_project_of_the_vote_after_a_switch():
     assert_counters_consistent(second)
 
 
-def test_it_hands_gold_expired_and_foreign_votes_to_the_general_path():
+def test_it_hands_expired_and_foreign_votes_to_the_general_path_and_scores_gold():
     project = make_project(gold_rate=0.0, votes_wanted=1)
     make_images(project, 4)
     [gold] = make_gold(project, 1, label=3)
@@ -180,3 +181,43 @@ def test_it_updates_the_voted_image_in_place_without_index_entries():
     before = hot_updates()
     assert vote(client, current["id"], n_next=0).status_code == 201
     assert hot_updates() == before + 1
+
+
+def test_it_scores_gold_votes_and_fills_gold_slots_in_the_one_statement(monkeypatch):
+    project = make_project(gold_rate=1.0, votes_wanted=5)
+    regular = {image.pk for image in make_images(project, 3)}
+    gold = {image.pk for image in make_gold(project, 2, label=3)}
+    user = make_annotator(project)
+    client = token_client(user)
+    [first] = claim(client, project)
+    assert first["image"]["id"] in gold  # gold rate 1: every slot is a gold slot
+    body = vote(client, first["id"], label=3).json()  # right
+    [second] = body["next"]
+    assert second["image"]["id"] in gold - {first["image"]["id"]}
+
+    def general_path(**_):
+        raise AssertionError("the vote left the one statement")
+
+    # From here on (the project of the last vote is known) every vote is one statement.
+    monkeypatch.setattr("annotation.apis.assignments.vote_create", general_path)
+    monkeypatch.setattr("annotation.apis.assignments.vote_create_on_open_reservation", general_path)
+    monkeypatch.setattr("annotation.apis.assignments.assignment_claim_next", general_path)
+    response = vote(client, second["id"], label=0)  # wrong
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    # Answered like any vote: gold is never revealed.
+    assert body["vote"] == {"id": body["vote"]["id"], "label": 0, "counted": True, "late": False}
+    assert body["progress"]["today"] == 2 and body["progress"]["total"] == 2
+    # Every gold image seen: the gold slot is filled with a regular image.
+    [third] = body["next"]
+    assert third["image"]["id"] in regular
+    assert Assignment.objects.get(pk=third["id"]).is_gold is False
+    qualification = Qualification.objects.get(annotator=user, project=project)
+    assert (qualification.gold_seen, qualification.gold_correct) == (2, 1)
+    gold_votes = Vote.objects.filter(annotator=user, image_id__in=gold)
+    assert gold_votes.count() == 2 and not gold_votes.filter(counted=True).exists()
+    assert all(v.is_gold for v in gold_votes)
+    assert Assignment.objects.get(pk=second["id"]).status == AssignmentStatus.VOTED
+    assert vote(client, third["id"], label=1).json()["vote"]["counted"] is True
+    assert Vote.objects.get(annotator=user, image_id=third["image"]["id"]).counted is True
+    assert_counters_consistent(project)
