@@ -138,7 +138,7 @@ def _vote_data(vote: Vote) -> dict[str, Any]:
 _last_project: dict[int, int] = {}
 
 
-def _vote_and_next_in_one_statement(
+def vote_answer_in_one_statement(
     request: Request, assignment_id: int, label: int, time_taken_ms: int | None, n_next: int
 ) -> dict[str, Any] | None:
     """The vote answer built from one statement (vote + next claim + progress counts), or
@@ -190,7 +190,7 @@ def _vote_and_next_in_one_statement(
     }
 
 
-def _plain_vote_input(data: Any) -> tuple[int, int | None, int] | None:
+def plain_vote_input(data: Any) -> tuple[int, int | None, int] | None:
     """``(label, time_taken_ms, next)`` of a body the InputSerializer would accept as is (plain
     JSON integers in range); ``None`` for anything else, which the serializer then handles."""
     if not isinstance(data, dict):
@@ -231,13 +231,13 @@ class AssignmentVoteApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
     def post(self, request: Request, assignment_id: int) -> Response:
-        valid = _plain_vote_input(request.data)
+        valid = plain_vote_input(request.data)
         if valid is None:  # anything unusual: the serializer validates it (and words the errors)
             data = self.InputSerializer(data=request.data)
             data.is_valid(raise_exception=True)
             valid = data.validated_data["label"], data.validated_data["time_taken_ms"], data.validated_data["next"]
         label, time_taken_ms, n_next = valid
-        merged = _vote_and_next_in_one_statement(request, assignment_id, label, time_taken_ms, n_next)
+        merged = vote_answer_in_one_statement(request, assignment_id, label, time_taken_ms, n_next)
         if merged is not None:
             return Response(merged, status=status.HTTP_201_CREATED)
         # Nearly every vote is on a live reservation of a regular image: one statement on
