@@ -151,7 +151,7 @@ class VoteFastPath:
         try:
             ready = self._before_the_vote(request, match, body)
         except Exception:  # nothing written yet: Django's path answers (and words) it
-            import traceback; traceback.print_exc()
+            logger.debug("vote fast path: handed to Django", exc_info=True)
             return None
         if ready is None:
             return None
