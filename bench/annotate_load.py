@@ -9,6 +9,13 @@ keep-alive connection. Annotators pace themselves so that together they offer ``
 votes/s (default 420: the 400/s target with a little headroom; 0: as fast as the server
 answers, a closed loop where latency is annotators / throughput by Little's law).
 
+Annotators arrive spread over ``--ramp`` seconds (default 1: people do not all open the page
+in the same millisecond), and the first ``--warmup`` seconds (default 2: the arrivals' first
+claims, each web thread's first database connection and statement preparations) are left out
+of the headline rate and latencies, which are those of the ``--seconds`` that follow (steady
+state). The whole run, warm-up included, is reported too (``*_all`` keys), and every vote of
+the run is in the audit.
+
 Prints acknowledged votes/s, p50/p99 latency of the vote requests and an audit of the
 database afterwards: sent, acknowledged, stored, duplicates, over-wanted, lost. With
 ``--claim-sizes 30000,300000`` it also times single claims on fresh projects of those sizes.
@@ -44,7 +51,9 @@ DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/raf_bench"
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--annotators", type=int, default=64)
-    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--seconds", type=float, default=20.0, help="measured seconds, after the warm-up")
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds run before the measured ones")
+    parser.add_argument("--ramp", type=float, default=1.0, help="annotators arrive spread over this many seconds")
     parser.add_argument("--images", type=int, default=30_000)
     parser.add_argument(
         "--rate", type=float, default=420.0, help="Offered votes/s in total (target 400 + 5%%); 0 = unpaced."
@@ -213,7 +222,8 @@ def stop_server(server: subprocess.Popen) -> None:
 class Tally:
     sent: int = 0
     acked: list[int] = field(default_factory=list)
-    vote_ms: list[float] = field(default_factory=list)
+    # (monotonic time the vote was sent, latency in ms, acknowledged) per vote request answered
+    votes: list[tuple[float, float, bool]] = field(default_factory=list)
     claim_ms: list[float] = field(default_factory=list)
     errors: dict[str, int] = field(default_factory=dict)
 
@@ -225,6 +235,7 @@ class Client:
         self.port = port
         self.headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self.sent_at = 0.0  # perf_counter() when the last answered request was sent
 
     def post(self, path: str, body: dict) -> tuple[int, dict, float]:
         data = json.dumps(body)
@@ -234,6 +245,7 @@ class Client:
                 self.conn.request("POST", path, data, self.headers)
                 response = self.conn.getresponse()
                 payload = response.read()
+                self.sent_at = started
                 return response.status, json.loads(payload or b"{}"), (time.perf_counter() - started) * 1000
             except (http.client.HTTPException, ConnectionError):
                 # A closed keep-alive connection: reconnect once. Not a vote path retry:
@@ -246,10 +258,18 @@ class Client:
 
 
 def annotate(
-    client: Client, project_id: int, stop_at: float, interval: float, tally: Tally, lock: threading.Lock, seed: int
+    client: Client,
+    project_id: int,
+    start_at: float,
+    stop_at: float,
+    interval: float,
+    tally: Tally,
+    lock: threading.Lock,
+    seed: int,
 ) -> None:
     rng = random.Random(seed)
     queue: list[dict] = []
+    time.sleep(max(0.0, start_at - time.monotonic()))
     next_send = time.monotonic() + rng.random() * interval
     while time.monotonic() < stop_at:
         if not queue:
@@ -278,7 +298,7 @@ def annotate(
                 tally.errors[type(exc).__name__] = tally.errors.get(type(exc).__name__, 0) + 1
             continue
         with lock:
-            tally.vote_ms.append(ms)
+            tally.votes.append((client.sent_at, ms, status == 201))
             if status == 201:
                 tally.acked.append(body["vote"]["id"])
             else:
@@ -322,21 +342,27 @@ def database_pids() -> list[int]:
         return [pid for (pid,) in cursor.fetchall()]
 
 
-def run_load(args: argparse.Namespace, project_id: int, tokens: list[str]) -> tuple[Tally, float]:
+def run_load(args: argparse.Namespace, project_id: int, tokens: list[str]) -> tuple[Tally, float, float]:
+    """Runs the annotators for warm-up + measured seconds; returns the tally, the
+    perf_counter() time the measured window starts and the run's length in seconds."""
     tally, lock = Tally(), threading.Lock()
     interval = len(tokens) / args.rate if args.rate > 0 else 0.0
     clients = [Client(args.port, token) for token in tokens]
-    started = time.monotonic()
-    stop_at = started + args.seconds
+    started, window_start = time.monotonic(), time.perf_counter() + args.warmup
+    stop_at = started + args.warmup + args.seconds
     threads = [
-        threading.Thread(target=annotate, args=(c, project_id, stop_at, interval, tally, lock, i), daemon=True)
+        threading.Thread(
+            target=annotate,
+            args=(c, project_id, started + args.ramp * i / len(clients), stop_at, interval, tally, lock, i),
+            daemon=True,
+        )
         for i, c in enumerate(clients)
     ]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=args.seconds + 60)
-    return tally, time.monotonic() - started
+        thread.join(timeout=args.warmup + args.seconds + 60)
+    return tally, window_start, time.monotonic() - started
 
 
 def time_claims(args: argparse.Namespace, project_id: int, tokens: list[str]) -> list[float]:
@@ -425,7 +451,11 @@ def main() -> None:
         time.sleep(2)  # let every worker finish starting, so its start-up is not counted
         web_pids = server_pids(server)
         client_cpu, web_cpu = time.process_time(), cpu_seconds(web_pids)
-        tally, elapsed = run_load(args, project_id, tokens)
+        tally, window_start, elapsed = run_load(args, project_id, tokens)
+        window_end = window_start + args.seconds
+        measured = [(ms, ok) for sent_at, ms, ok in tally.votes if window_start <= sent_at < window_end]
+        measured_ms = [ms for ms, _ in measured]
+        all_ms = [ms for _, ms, _ in tally.votes]
         client_cpu, web_cpu = time.process_time() - client_cpu, cpu_seconds(web_pids) - web_cpu
         # Database backends live as long as their (persistent) connections: the web workers'.
         db_cpu = cpu_seconds(database_pids())
@@ -433,13 +463,22 @@ def main() -> None:
             "command": " ".join(["python bench/annotate_load.py", *sys.argv[1:]]),
             "annotators": args.annotators,
             "images": args.images,
-            "seconds": round(elapsed, 2),
+            "seconds": args.seconds,
+            "warmup_s": args.warmup,
+            "ramp_s": args.ramp,
             "offered_rate": args.rate,
             "workers": args.workers,
             "threads": args.threads,
-            "votes_per_s": round(len(tally.acked) / elapsed, 1),
-            "p50_ms": round(percentile(tally.vote_ms, 50), 1),
-            "p99_ms": round(percentile(tally.vote_ms, 99), 1),
+            # The measured window (steady state).
+            "votes_per_s": round(sum(ok for _, ok in measured) / args.seconds, 1),
+            "p50_ms": round(percentile(measured_ms, 50), 1),
+            "p99_ms": round(percentile(measured_ms, 99), 1),
+            "max_ms": round(max(measured_ms, default=float("nan")), 1),
+            # The whole run, warm-up included.
+            "seconds_all": round(elapsed, 2),
+            "votes_per_s_all": round(len(tally.acked) / elapsed, 1),
+            "p50_ms_all": round(percentile(all_ms, 50), 1),
+            "p99_ms_all": round(percentile(all_ms, 99), 1),
             "claim_p50_ms": round(percentile(tally.claim_ms, 50), 1),
             "sent": tally.sent,
             "acked": len(tally.acked),
@@ -465,7 +504,7 @@ def main() -> None:
         stop_server(server)
     buffer = io.StringIO()
     json.dump(result, buffer)
-    print(f"acknowledged {result['acked']} of {result['sent']} votes in {result['seconds']}s", flush=True)
+    print(f"acknowledged {result['acked']} of {result['sent']} votes in {result['seconds_all']}s", flush=True)
     print(buffer.getvalue())
 
 

@@ -1,0 +1,35 @@
+"""bench/annotate_load.py runs end to end on Postgres (a small load): gunicorn with the real
+WSGI entry point, the annotators over HTTP, the audit, and the keys its issue names."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlparse
+
+from tests.conftest import requires_postgres
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@requires_postgres
+def test_the_load_benchmark_audits_a_small_run_clean():
+    url = urlparse(os.environ["DATABASE_URL"])._replace(path="/raf_bench_smoke").geturl()
+    command = [
+        sys.executable, "bench/annotate_load.py", "--annotators", "6", "--seconds", "2", "--warmup", "0.5",
+        "--ramp", "0.2", "--images", "400", "--rate", "60", "--workers", "2", "--threads", "2",
+        "--database-url", url,
+    ]  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    for key in ("votes_per_s", "p50_ms", "p99_ms", "sent", "acked", "stored", "lost", "duplicates", "over_wanted"):
+        assert key in result, key
+    assert result["acked"] > 20 and result["errors"] == {}, result
+    assert result["sent"] == result["acked"] == result["stored"]
+    assert result["lost"] == result["duplicates"] == result["over_wanted"] == result["counter_mismatch"] == 0
+    assert result["votes_per_s"] > 0 and result["p99_ms"] >= result["p50_ms"] > 0
