@@ -180,8 +180,11 @@ def vote_answer_in_one_statement(
             following = assignment_claim_next(annotator=request.user, project=project, count=n_next) if n_next else []
         except ServiceError:
             following = []
-    remaining = project_remaining(project=project)
-    progress = Progress(today=merged.today, total=merged.total, remaining=remaining, finished=remaining == 0)
+    if merged.today is not None and merged.total is not None:
+        remaining = project_remaining(project=project)
+        progress = Progress(today=merged.today, total=merged.total, remaining=remaining, finished=remaining == 0)
+    else:  # the first vote of the day (or no counters): the selector starts the day
+        progress = annotator_progress(annotator=request.user, project=project)
     return {
         "vote": _vote_data(merged.outcome.vote),
         "notice": None,

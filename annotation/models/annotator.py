@@ -28,14 +28,26 @@ class Qualification(models.Model):
     qualified_at = models.DateTimeField(null=True, blank=True)
     quiz_attempts = models.PositiveIntegerField(default=0)
     last_quiz_at = models.DateTimeField(null=True, blank=True)
-    gold_seen = models.PositiveIntegerField(default=0)
-    gold_correct = models.PositiveIntegerField(default=0)
+    # Kept by database triggers on annotation_vote (migration 0006), for every way a vote is
+    # written or deleted: the annotator's votes on gold images of the project and how many of
+    # them match the gold label; all their votes on the project's images; and, for the progress
+    # shown on every vote, how many of those were created before ``day_start`` (so the votes of
+    # the day starting then are ``votes_total - votes_before_day``, without counting rows).
+    gold_seen = models.PositiveIntegerField(default=0, db_default=0)
+    gold_correct = models.PositiveIntegerField(default=0, db_default=0)
+    votes_total = models.PositiveIntegerField(default=0, db_default=0)
+    day_start = models.DateTimeField(null=True, blank=True)
+    votes_before_day = models.PositiveIntegerField(default=0, db_default=0)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["annotator", "project"], name="qualification_unique"),
             models.CheckConstraint(
                 condition=models.Q(gold_correct__lte=models.F("gold_seen")), name="qualification_gold_le_seen"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(votes_before_day__lte=models.F("votes_total")),
+                name="qualification_day_le_total",
             ),
         ]
 

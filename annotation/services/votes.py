@@ -8,7 +8,8 @@ compare-and-set update of the image's counters, and committed before the API ans
 * on a released reservation (``expired``) it counts only while the image still needs votes
   (``counted_votes + reserved < votes_wanted``); otherwise it is kept with ``late=True,
   counted=False`` and the outcome carries a notice for the annotator;
-* a gold image's vote is never counted; it updates the annotator's gold score.
+* a gold image's vote is never counted; the database's triggers score it on the annotator's
+  qualification (and count every vote there: the progress counters).
 
 The database refuses a second vote by the same annotator on an image and an image going over
 its wanted count; those refusals come back as :class:`ServiceError`.
@@ -27,7 +28,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from annotation.apis.errors import ServiceError
-from annotation.models import Assignment, Image, ImageReport, Project, Qualification, Vote
+from annotation.models import Assignment, Image, ImageReport, Project, Vote
 from annotation.models.assignment import AssignmentStatus
 from annotation.services.assignment import CLAIMED_ARRAY_SQL, claim_ctes, claim_params
 from annotation.sql import fetch_prepared
@@ -71,13 +72,14 @@ def vote_create(
 # in one statement, committed on its own (autocommit). It locks the assignment FOR UPDATE like
 # _lock_own (the conditions are checked again on the locked row, so a reservation released
 # meanwhile falls through), moves the slot out of reserved (into counted for a regular image),
-# inserts the vote, scores a gold image's vote on the qualification and closes the assignment;
-# each step runs only when the previous one returned a row. Anything else (an expired
-# reservation, someone else's assignment, a label out of the project's classes, SQLite) returns
-# no row and no write, and takes vote_create's path. The same writes as _write_vote's open case.
+# inserts the vote (the database's triggers score a gold image's vote and count it on the
+# qualification) and closes the assignment; each step runs only when the previous one returned
+# a row. Anything else (an expired reservation, someone else's assignment, a label out of the
+# project's classes, SQLite) returns no row and no write, and takes vote_create's path. The
+# same writes as _write_vote's open case.
 _VOTE_CTES = """
     own AS (
-        SELECT a.id, a.image_id, a.is_gold, i.project_id, i.gold_label FROM annotation_assignment a
+        SELECT a.id, a.image_id, a.is_gold, i.project_id FROM annotation_assignment a
         JOIN annotation_image i ON i.id = a.image_id
         JOIN annotation_project p ON p.id = i.project_id
         WHERE a.id = %(assignment)s::bigint AND a.annotator_id = %(annotator)s::integer AND a.status = 'open'
@@ -96,14 +98,6 @@ _VOTE_CTES = """
                false, own.is_gold, %(now)s::timestamptz
         FROM counted, own
         RETURNING id
-    ),
-    scored AS (
-        UPDATE annotation_qualification AS q
-        SET gold_seen = q.gold_seen + 1,
-            gold_correct = q.gold_correct + (own.gold_label IS NOT DISTINCT FROM %(label)s::integer)::integer
-        FROM own, vote
-        WHERE own.is_gold AND q.annotator_id = %(annotator)s::integer AND q.project_id = own.project_id
-        RETURNING q.id
     ),
     closed AS (
         UPDATE annotation_assignment AS a SET status = 'voted' FROM own, vote WHERE a.id = own.id
@@ -182,10 +176,10 @@ def vote_create_on_open_reservation(
 
 # The whole vote request in one statement: _VOTE_OPEN_SQL, then (only when the vote was
 # written and the assignment's project is %(project)s) the claim of claim_ctes, one slot per
-# draw, then the annotator's vote counts for the progress. Every part reads the snapshot from
+# draw, then the annotator's vote counters for the progress. Every part reads the snapshot from
 # before the statement, so the voted assignment still looks open (%(voted)s leaves it out of the
-# live cap) and the new vote is not yet counted (+1). The claim never picks the voted image:
-# the annotator already has an assignment on it.
+# live cap) and the new vote is not yet counted (the triggers add it after the statement: +1).
+# The claim never picks the voted image: the annotator already has an assignment on it.
 _VOTE_AND_NEXT_SQL = {
     gold: """
     WITH """
@@ -195,17 +189,13 @@ _VOTE_AND_NEXT_SQL = {
         gold=gold,
         guard="EXISTS (SELECT 1 FROM own WHERE own.project_id = %(project)s::bigint) AND EXISTS (SELECT 1 FROM vote)",
     )
-    + """,
-    counts AS (
-        SELECT count(*) FILTER (WHERE v.created_at >= %(midnight)s::timestamptz) AS today, count(*) AS total
-        FROM annotation_vote v JOIN annotation_image i ON i.id = v.image_id
-        WHERE v.annotator_id = %(annotator)s::integer AND i.project_id = (SELECT own.project_id FROM own)
-    )
-    SELECT vote.id, own.image_id, own.project_id, own.is_gold, counts.today + 1, counts.total + 1,
+    + """
+    SELECT vote.id, own.image_id, own.project_id, own.is_gold, q.votes_total, q.day_start, q.votes_before_day,
            """
     + CLAIMED_ARRAY_SQL
     + """
-    FROM vote, own, counts, closed
+    FROM vote, closed, own
+    LEFT JOIN annotation_qualification q ON q.annotator_id = %(annotator)s::integer AND q.project_id = own.project_id
 """
     for gold in (False, True)
 }
@@ -218,8 +208,10 @@ class VoteAndNext:
     # (assignment id, image id, width, height, is gold) of the images claimed in the same
     # statement; None when the claim was not part of it (another project than the one guessed).
     claimed: list[tuple[int, int, int, int, int]] | None
-    today: int
-    total: int
+    # The annotator's votes in the project today and in total, this one included; None when the
+    # counters cannot say (no qualification, or the first vote of a day): progress selectors do.
+    today: int | None
+    total: int | None
 
 
 def vote_create_and_claim_on_open_reservation(
@@ -260,7 +252,7 @@ def vote_create_and_claim_on_open_reservation(
         return None  # the general path: vote, then claim on its own
     if not rows:
         return None
-    [(vote_id, image_id, project_id, is_gold, today, total, claimed)] = rows
+    [(vote_id, image_id, project_id, is_gold, votes_total, day_start, votes_before_day, claimed)] = rows
     vote = _written_vote(
         vote_id=vote_id, image_id=image_id, is_gold=is_gold, annotator=annotator, label=label,
         time_taken_ms=time_taken_ms, now=now,
@@ -269,8 +261,8 @@ def vote_create_and_claim_on_open_reservation(
         outcome=VoteOutcome(vote=vote, notice=None),
         project_id=project_id,
         claimed=[tuple(row) for row in claimed] if project_id == project.pk else None,
-        today=today,
-        total=total,
+        today=votes_total + 1 - votes_before_day if votes_total is not None and day_start == midnight else None,
+        total=votes_total + 1 if votes_total is not None else None,
     )
 
 
@@ -300,13 +292,10 @@ def _write_vote(
     was_open = assignment.status == AssignmentStatus.OPEN
     notice = None
     if assignment.is_gold:
+        # Scored on the qualification by the database's triggers when the vote is inserted.
         counted = late = False
         if was_open:
             Image.objects.filter(pk=image.pk).update(reserved=F("reserved") - 1)
-        correct = int(label == image.gold_label)
-        Qualification.objects.filter(annotator=annotator, project_id=image.project_id).update(
-            gold_seen=F("gold_seen") + 1, gold_correct=F("gold_correct") + correct
-        )
     elif was_open:
         # The reservation held this slot, so the check constraint can only trip on a bug.
         Image.objects.filter(pk=image.pk).update(counted_votes=F("counted_votes") + 1, reserved=F("reserved") - 1)
