@@ -132,10 +132,15 @@ def _vote_data(vote: Vote) -> dict[str, Any]:
     return {"id": vote.pk, "label": vote.label, "counted": vote.counted or vote.is_gold, "late": vote.late}
 
 
-# The project each annotator last voted in, per process. A keep-alive connection stays with
-# one process, so the next vote is nearly always in the same project: its claim can then go
-# into the vote's own statement, which checks the guess (a wrong one only costs the merge).
+# The project each annotator last claimed or voted in, per process. A keep-alive connection
+# stays with one process, so the next vote is nearly always in the same project: its claim can
+# then go into the vote's own statement, which checks the guess (a wrong one only costs the merge).
 _last_project: dict[int, int] = {}
+
+
+def remember_project(user_id: int, project_id: int) -> None:
+    """The project of ``user_id``'s next vote in this process is probably ``project_id``."""
+    _last_project[user_id] = project_id
 
 
 def vote_answer_in_one_statement(

@@ -12,7 +12,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation.apis.assignments import AssignmentOutputSerializer, ProgressOutputSerializer, assignment_data
+from annotation.apis.assignments import (
+    AssignmentOutputSerializer,
+    ProgressOutputSerializer,
+    assignment_data,
+    remember_project,
+)
 from annotation.apis.errors import ServiceError
 from annotation.models import Project
 from annotation.permissions import IsAdmin, IsAnnotator, IsMember
@@ -128,6 +133,7 @@ class ProjectClaimApi(APIView):
         assignments = assignment_claim_next(
             annotator=request.user, project=project, count=data.validated_data["count"], resume=True
         )
+        remember_project(request.user.pk, project.pk)  # the first vote can then take the one statement
         body = {"assignments": [assignment_data(a) for a in assignments], "finished": not assignments}
         return Response(body)
 
