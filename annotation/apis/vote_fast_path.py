@@ -84,7 +84,7 @@ class VoteFastPath:
 
     # ------------------------------------------------------------------------------- set-up
 
-    def _setup(self) -> bool:
+    def prepare(self) -> bool:
         """Instances of the configured middleware (``False``: one that the fast path cannot
         stand in for, so it stays off) and the vote view."""
         if self._middleware is not None:
@@ -118,7 +118,7 @@ class VoteFastPath:
 
     def _answer(self, environ: dict[str, Any]) -> HttpResponseBase | None:
         """The response, or ``None`` to hand the request (body replayed) to the application."""
-        if not self._setup():
+        if not self.prepare():
             return None
         set_script_prefix(get_script_name(environ))
         signals.request_started.send(sender=WSGIHandler, environ=environ)
