@@ -5,8 +5,13 @@ the body is read, and a body that grows past it is cut off), a connect/read time
 overall deadline per attempt, and retries with exponential backoff on timeouts, connection
 errors and the HTTP statuses that mean "try again" (408, 425, 429, 5xx). Other 4xx statuses
 fail at once. Unless the policy allows private addresses, every hop (redirects included) must
-resolve to public addresses only. :func:`downloads_iter` runs them on a thread pool with at most ``concurrency``
-requests in flight and a bounded window of finished bodies waiting to be consumed.
+resolve to public addresses only, and every connection is checked again on the address its
+socket actually reached, before a byte of the request is sent: a name that answers a public
+address to the check and a private one to the connection (DNS rebinding) is refused too. (An
+HTTP proxy from the environment is such a connection: with private addresses refused, a proxy
+on a private address refuses every download.) :func:`downloads_iter` runs them on a thread
+pool with at most ``concurrency`` requests in flight and a bounded window of finished bodies
+waiting to be consumed.
 """
 
 from __future__ import annotations
@@ -22,6 +27,9 @@ from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 CHUNK_BYTES = 64 * 1024
@@ -54,16 +62,66 @@ class _RetryableFailure(Exception):
     pass
 
 
+class NonPublicPeer(Exception):
+    """A connection reached a non-public address (not an OSError: urllib3 lets it through)."""
+
+
+def _is_public(address: str) -> bool:
+    return ipaddress.ip_address(address.split("%")[0]).is_global
+
+
+class _PublicPeerMixin:
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()  # the connection class's socket, connected
+        address = sock.getpeername()[0]
+        if not _is_public(address):
+            sock.close()
+            host = getattr(self, "host", "?")
+            raise NonPublicPeer(f"refused: {host} connected to a non-public address ({address})")
+        return sock
+
+
+class _PublicHTTPConnection(_PublicPeerMixin, HTTPConnection):
+    pass
+
+
+class _PublicHTTPSConnection(_PublicPeerMixin, HTTPSConnection):
+    pass
+
+
+class _PublicHTTPConnectionPool(HTTPConnectionPool):
+    ConnectionCls = _PublicHTTPConnection
+
+
+class _PublicHTTPSConnectionPool(HTTPSConnectionPool):
+    ConnectionCls = _PublicHTTPSConnection
+
+
+class _PublicOnlyAdapter(HTTPAdapter):
+    """Connections only to public addresses, checked on each new socket's peer."""
+
+    def init_poolmanager(self, *args: object, **kwargs: object) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _PublicHTTPConnectionPool,
+            "https": _PublicHTTPSConnectionPool,
+        }
+
+
 _local = threading.local()
 
 
-def _session() -> requests.Session:
-    # requests.Session is not documented as thread-safe: one per worker thread.
-    session = getattr(_local, "session", None)
+def _session(*, allow_private: bool) -> requests.Session:
+    # requests.Session is not documented as thread-safe: one per worker thread (and policy).
+    name = "session_any" if allow_private else "session_public"
+    session = getattr(_local, name, None)
     if session is None:
         session = requests.Session()
         session.headers["User-Agent"] = USER_AGENT
-        _local.session = session
+        if not allow_private:
+            session.mount("http://", _PublicOnlyAdapter())
+            session.mount("https://", _PublicOnlyAdapter())
+        setattr(_local, name, session)
     return session
 
 
@@ -93,13 +151,16 @@ def _fetch_once(url: str, policy: DownloadPolicy) -> bytes:
         # Redirects are followed by hand so that every hop passes the address check.
         for _ in range(MAX_REDIRECTS + 1):
             if not policy.allow_private:
-                _refuse_private_host(url)
-            with _session().get(url, stream=True, timeout=policy.timeout_s, allow_redirects=False) as response:
+                _refuse_private_host(url)  # a clear refusal before connecting; the socket is checked too
+            session = _session(allow_private=policy.allow_private)
+            with session.get(url, stream=True, timeout=policy.timeout_s, allow_redirects=False) as response:
                 if response.is_redirect and response.headers.get("Location"):
                     url = urljoin(url, response.headers["Location"])
                     continue
                 return _read_body(response, policy, deadline)
         raise _PermanentFailure(f"more than {MAX_REDIRECTS} redirects")
+    except NonPublicPeer as exc:
+        raise _PermanentFailure(str(exc)) from exc
     except (requests.Timeout, requests.ConnectionError) as exc:
         kind = "timed out" if isinstance(exc, requests.Timeout) else "connection failed"
         raise _RetryableFailure(f"{kind} ({type(exc).__name__})") from exc
@@ -132,12 +193,15 @@ def _refuse_private_host(url: str) -> None:
     if not host:
         raise _PermanentFailure("URL has no host")
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+        addresses = {info[4][0] for info in _resolve(host, None)}
     except socket.gaierror as exc:
         raise _RetryableFailure(f"could not resolve {host} ({exc.strerror})") from exc
     for address in addresses:
-        if not ipaddress.ip_address(address.split("%")[0]).is_global:
+        if not _is_public(address):
             raise _PermanentFailure(f"refused: {host} resolves to a non-public address ({address})")
+
+
+_resolve = socket.getaddrinfo  # the pre-connection check's resolver (tests answer it differently)
 
 
 def downloads_iter(

@@ -40,6 +40,22 @@ def test_it_refuses_private_addresses_unless_allowed(server: PhotoServer) -> Non
     assert server.hits["/img/1.jpg"] == 0
 
 
+def test_it_refuses_a_name_that_rebinds_to_a_private_address(server: PhotoServer, monkeypatch) -> None:
+    # The pre-connection check is told a public address (as a rebinding name would answer it),
+    # the connection still reaches 127.0.0.1: the socket's peer is checked before the request.
+    import socket
+
+    from annotation.services import downloads
+
+    monkeypatch.setattr(
+        downloads, "_resolve", lambda host, port: [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", 0))]
+    )
+    result = download(f"{server.base}/img/1.jpg", policy=replace(POLICY, allow_private=False, retries=2))
+    assert result.data is None and result.attempts == 1, result
+    assert "connected to a non-public address (127.0.0.1)" in result.error
+    assert server.hits["/img/1.jpg"] == 0
+
+
 def test_it_gives_up_after_the_retries(server: PhotoServer) -> None:
     result = download(f"{server.base}/always-503.jpg", policy=POLICY)
     assert result.data is None and "HTTP 503" in result.error and "after 3 attempts" in result.error
