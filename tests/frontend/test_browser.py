@@ -97,6 +97,8 @@ def test_it_takes_a_new_annotator_from_sign_up_to_votes_on_the_dashboard(live_se
     row = page.locator("#annotators tbody tr", has_text="alice")
     row.wait_for()
     assert row.locator("td").nth(1).text_content() == "5"
+    # The chart is drawn by the page's script after load: wait for it, then count.
+    page.locator("#rate-chart svg rect").nth(23).wait_for(state="attached")
     assert page.locator("#rate-chart svg rect").count() == 24
     screenshots(page, "08-dashboard")
     page.set_viewport_size({"width": 360, "height": 740})
