@@ -66,7 +66,8 @@ class VoteFastPath:
     def __init__(self, app: Callable[..., Iterable[bytes]], *, enabled: bool | None = None) -> None:
         self.app = app
         self.enabled = getattr(settings, "VOTE_FAST_PATH", True) if enabled is None else enabled
-        self._middleware: list[Any] | None = None
+        self._ready: bool | None = None  # None: not prepared yet
+        self._middleware: list[Any] = []
         self._view: Any = None
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -85,10 +86,11 @@ class VoteFastPath:
     # ------------------------------------------------------------------------------- set-up
 
     def prepare(self) -> bool:
-        """Instances of the configured middleware (``False``: one that the fast path cannot
-        stand in for, so it stays off) and the vote view."""
-        if self._middleware is not None:
-            return bool(self._middleware) or not settings.MIDDLEWARE
+        """Build the configured middleware's instances and find the vote view, once. ``False``
+        (and the fast path stays off): a middleware it cannot stand in for (one with no hooks to
+        call), throttles on the view, or ``ATOMIC_REQUESTS``."""
+        if self._ready is not None:
+            return self._ready
         from annotation.apis.assignments import AssignmentVoteApi
 
         chain = []
@@ -102,16 +104,15 @@ class VoteFastPath:
                 continue
             if not any(hasattr(instance, hook) for hook in ("process_request", "process_view", "process_response")):
                 logger.warning("vote fast path off: middleware %s has no hooks to call", path)
-                self.enabled = False
-                self._middleware = []
+                self._ready = False
                 return False
             chain.append(instance)
-        view = AssignmentVoteApi
-        if view.throttle_classes or connection.settings_dict.get("ATOMIC_REQUESTS"):
-            self.enabled = False
-            self._middleware = []
+        if AssignmentVoteApi.throttle_classes or connection.settings_dict.get("ATOMIC_REQUESTS"):
+            logger.warning("vote fast path off: the vote view has throttles, or requests are atomic")
+            self._ready = False
             return False
-        self._middleware, self._view = chain, view
+        self._middleware, self._view = chain, AssignmentVoteApi
+        self._ready = True
         return True
 
     # ------------------------------------------------------------------------------- request
@@ -132,7 +133,7 @@ class VoteFastPath:
         try:
             body = request.body
         except RequestDataTooBig:
-            return None  # Django answers (and words) it; the stream is consumed only past the limit
+            return None  # Django answers (and words) it: the declared length is checked before reading
         environ["wsgi.input"] = io.BytesIO(body)  # replayed if the application answers after all
         try:
             response = self._respond(request, match, body)
@@ -162,7 +163,7 @@ class VoteFastPath:
         response: HttpResponseBase = view.finalize_response(drf_request, Response(answer, status=201))
         if isinstance(response, Response):
             response = response.render()
-        for instance in reversed(self._middleware or []):
+        for instance in reversed(self._middleware):
             hook = getattr(instance, "process_response", None)
             if hook is not None:
                 response = hook(request, response)
@@ -175,7 +176,7 @@ class VoteFastPath:
         and DRF request to answer with and the vote, or ``None`` (Django's path answers)."""
         from annotation.apis.assignments import plain_vote_input
 
-        middleware = self._middleware or []
+        middleware = self._middleware
         for instance in middleware:
             hook = getattr(instance, "process_request", None)
             if hook is not None and hook(request) is not None:

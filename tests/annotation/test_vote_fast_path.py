@@ -233,3 +233,29 @@ def test_the_wsgi_entry_point_puts_the_fast_path_in_front():
 
     assert isinstance(wsgi.application, VoteFastPath)
     assert wsgi.application.app is wsgi.django_application
+
+
+class WrapsTheView:
+    """A middleware that works only by wrapping the rest of the chain: the fast path cannot
+    stand in for it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response["X-Wrapped"] = "yes"
+        return response
+
+
+def test_it_stays_off_behind_a_middleware_it_cannot_stand_in_for(project, settings):
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, "tests.annotation.test_vote_fast_path.WrapsTheView"]
+    spy = SpyApp()
+    app = VoteFastPath(spy, enabled=True)
+    assert app.prepare() is False
+    user = make_annotator(project)
+    headers = token_header(user)
+    following = first_vote(app, user, project, headers)
+    spy.calls = 0
+    status, answer_headers, _ = post(app, vote_path(following["id"]), vote_body(), **headers)
+    assert status == 201 and spy.calls == 1 and answer_headers["X-Wrapped"] == "yes"
