@@ -138,22 +138,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="qualification",
             name="votes_before_day",
-            field=models.PositiveIntegerField(db_default=0, default=0),
+            field=models.PositiveIntegerField(default=0),
         ),
         migrations.AddField(
             model_name="qualification",
             name="votes_total",
-            field=models.PositiveIntegerField(db_default=0, default=0),
-        ),
-        migrations.AlterField(
-            model_name="qualification",
-            name="gold_correct",
-            field=models.PositiveIntegerField(db_default=0, default=0),
-        ),
-        migrations.AlterField(
-            model_name="qualification",
-            name="gold_seen",
-            field=models.PositiveIntegerField(db_default=0, default=0),
+            field=models.PositiveIntegerField(default=0),
         ),
         migrations.AddConstraint(
             model_name="qualification",

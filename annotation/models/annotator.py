@@ -33,11 +33,11 @@ class Qualification(models.Model):
     # them match the gold label; all their votes on the project's images; and, for the progress
     # shown on every vote, how many of those were created before ``day_start`` (so the votes of
     # the day starting then are ``votes_total - votes_before_day``, without counting rows).
-    gold_seen = models.PositiveIntegerField(default=0, db_default=0)
-    gold_correct = models.PositiveIntegerField(default=0, db_default=0)
-    votes_total = models.PositiveIntegerField(default=0, db_default=0)
+    gold_seen = models.PositiveIntegerField(default=0)
+    gold_correct = models.PositiveIntegerField(default=0)
+    votes_total = models.PositiveIntegerField(default=0)
     day_start = models.DateTimeField(null=True, blank=True)
-    votes_before_day = models.PositiveIntegerField(default=0, db_default=0)
+    votes_before_day = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [
