@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from annotation.models import Image, ImageStatus, Project, Qualification, Vote
+from annotation.models import Image, ImageStatus, Project, Qualification
 from annotation.sql import fetch_prepared
 
 # The project-wide "remaining" count scans the project's images, so it is shared through the
@@ -64,10 +64,9 @@ def _start_the_day(*, annotator_id: int, project_id: int, midnight: datetime) ->
             .get(annotator_id=annotator_id, project_id=project_id)
         )
         if qualification.day_start != midnight:
+            today, total = _count_votes(annotator_id=annotator_id, project_id=project_id, midnight=midnight)
             qualification.day_start = midnight
-            qualification.votes_before_day = Vote.objects.filter(
-                annotator_id=annotator_id, image__project_id=project_id, created_at__lt=midnight
-            ).count()
+            qualification.votes_before_day = total - today
             qualification.save(update_fields=["day_start", "votes_before_day"])
     return qualification.votes_total, qualification.votes_before_day
 
