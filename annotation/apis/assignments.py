@@ -138,6 +138,12 @@ def _vote_data(vote: Vote) -> dict[str, Any]:
 _last_project: dict[int, int] = {}
 
 
+# Set in the WSGI environ by annotation.apis.vote_fast_path when it ran
+# vote_answer_in_one_statement for this request and the statement wrote nothing (the request
+# then comes to the view, which goes straight to the other paths).
+STATEMENT_TRIED = "raf.vote_statement_tried"
+
+
 def remember_project(user_id: int, project_id: int) -> None:
     """The project of ``user_id``'s next vote in this process is probably ``project_id``."""
     _last_project[user_id] = project_id
@@ -180,7 +186,7 @@ def vote_answer_in_one_statement(
     else:
         # The vote was in another project than the one guessed: claim there on its own.
         project = project_get_cached(project_id=merged.project_id)
-        _last_project[request.user.pk] = project.pk
+        remember_project(request.user.pk, project.pk)
         try:
             following = assignment_claim_next(annotator=request.user, project=project, count=n_next) if n_next else []
         except ServiceError:
@@ -245,9 +251,10 @@ class AssignmentVoteApi(APIView):
             data.is_valid(raise_exception=True)
             valid = data.validated_data["label"], data.validated_data["time_taken_ms"], data.validated_data["next"]
         label, time_taken_ms, n_next = valid
-        merged = vote_answer_in_one_statement(request, assignment_id, label, time_taken_ms, n_next)
-        if merged is not None:
-            return Response(merged, status=status.HTTP_201_CREATED)
+        if not request.META.get(STATEMENT_TRIED):  # the fast path ran it already, and nothing was written
+            merged = vote_answer_in_one_statement(request, assignment_id, label, time_taken_ms, n_next)
+            if merged is not None:
+                return Response(merged, status=status.HTTP_201_CREATED)
         # Nearly every vote is on a live reservation of a regular image: one statement on
         # Postgres. Everything else (and any refusal) takes the general path below.
         fast = vote_create_on_open_reservation(
@@ -262,7 +269,7 @@ class AssignmentVoteApi(APIView):
                 annotator=request.user, assignment=assignment, label=label, time_taken_ms=time_taken_ms
             )
             project = assignment.image.project
-        _last_project[request.user.pk] = project.pk
+        remember_project(request.user.pk, project.pk)
         body = {
             "vote": _vote_data(outcome.vote),
             "notice": outcome.notice,

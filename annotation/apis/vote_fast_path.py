@@ -122,7 +122,6 @@ class VoteFastPath:
         if not self.prepare():
             return None
         set_script_prefix(get_script_name(environ))
-        signals.request_started.send(sender=WSGIHandler, environ=environ)
         request = WSGIRequest(environ)
         try:
             match = get_resolver().resolve(request.path_info)
@@ -130,6 +129,7 @@ class VoteFastPath:
             return None
         if (match.namespace, match.url_name) != _ROUTE:
             return None
+        signals.request_started.send(sender=WSGIHandler, environ=environ)
         try:
             body = request.body
         except RequestDataTooBig:
@@ -147,7 +147,7 @@ class VoteFastPath:
         return response
 
     def _respond(self, request: WSGIRequest, match: Any, body: bytes) -> HttpResponseBase | None:
-        from annotation.apis.assignments import vote_answer_in_one_statement
+        from annotation.apis.assignments import STATEMENT_TRIED, vote_answer_in_one_statement
 
         try:
             ready = self._before_the_vote(request, match, body)
@@ -159,6 +159,7 @@ class VoteFastPath:
         view, drf_request, (label, time_taken_ms, n_next) = ready
         answer = vote_answer_in_one_statement(drf_request, match.kwargs["assignment_id"], label, time_taken_ms, n_next)
         if answer is None:
+            request.META[STATEMENT_TRIED] = True  # request.META is the environ the view will see
             return None
         response: HttpResponseBase = view.finalize_response(drf_request, Response(answer, status=201))
         if isinstance(response, Response):
