@@ -18,17 +18,17 @@ from __future__ import annotations
 import numpy as np
 
 from reliability.result import (
-    EstimateResult,
-    expected_accuracy,
+    FittedEM,
     has_converged,
     log_normalise,
     majority_posterior,
+    smoothed_class_prior,
     warn_unconverged,
 )
 from reliability.votes import VoteTable
 
 
-class DawidSkene:
+class DawidSkene(FittedEM):
     """Dawid-Skene estimator.
 
     Args:
@@ -87,8 +87,7 @@ class DawidSkene:
             else:
                 smoothed = soft + self.smoothing + self.diagonal_smoothing * eye[None]
                 confusion = smoothed / smoothed.sum(axis=2, keepdims=True)
-            prior_counts = posterior.sum(axis=0) + 1.0
-            prior = prior_counts / prior_counts.sum()
+            prior = smoothed_class_prior(posterior)
             log_conf = np.log(confusion)
             # E-step.
             per_vote = log_conf.reshape(-1)[conf_index]  # (n_votes, K): log pi[a, k, t]
@@ -105,23 +104,15 @@ class DawidSkene:
         reliability = np.einsum("ikk,k->i", confusion, prior)
         self.confusion_ = confusion
         self.reliability_ = reliability
-        self.posterior_ = posterior
-        self.labels_ = posterior.argmax(axis=1)
-        self.class_prior_ = prior
-        self.log_likelihood_ = history
-        self.n_iter_ = len(history)
-        self.converged_ = converged
-        self.result_ = EstimateResult(
-            method="onecoin" if self.one_coin else self.method,
-            labels=self.labels_,
+        self._store_fit(
+            table=table,
             posterior=posterior,
+            prior=prior,
             reliability=reliability,
-            accuracy=expected_accuracy(ann, img, lab, posterior, n_ann),
             difficulty=None,
-            class_prior=prior,
-            log_likelihood=tuple(history),
-            n_iter=self.n_iter_,
+            history=history,
             converged=converged,
+            method="onecoin" if self.one_coin else self.method,
         )
         return self
 

@@ -36,11 +36,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from reliability.result import (
-    EstimateResult,
-    expected_accuracy,
+    FittedEM,
     has_converged,
     log_normalise,
     majority_posterior,
+    smoothed_class_prior,
     warn_unconverged,
 )
 from reliability.votes import VoteTable
@@ -49,7 +49,7 @@ Progress = Callable[[int, float], None]
 INITS = ("entropy", "paper", "neutral")
 
 
-class GLAD:
+class GLAD(FittedEM):
     """The paper's reliability estimator.
 
     Args:
@@ -100,7 +100,6 @@ class GLAD:
             raise ValueError(f"init must be one of {', '.join(INITS)}")
         if self.tol <= 0 or self.max_iter < 1:
             raise ValueError("tol must be positive and max_iter at least 1")
-        ann, img, lab = table.annotator, table.image, table.label
         n_ann = table.n_annotators
         objective = GladObjective(
             table,
@@ -138,22 +137,13 @@ class GLAD:
             warn_unconverged("GLAD", max_iter=self.max_iter, tol=self.tol)
         self.alpha_ = alpha
         self.beta_ = np.exp(u)
-        self.posterior_ = posterior
-        self.labels_ = posterior.argmax(axis=1)
-        self.class_prior_ = prior
-        self.log_likelihood_ = history
-        self.n_iter_ = len(history)
-        self.converged_ = converged
-        self.result_ = EstimateResult(
-            method=self.method,
-            labels=self.labels_,
+        self._store_fit(
+            table=table,
             posterior=posterior,
+            prior=prior,
             reliability=alpha,
-            accuracy=expected_accuracy(ann, img, lab, posterior, n_ann),
             difficulty=1.0 / self.beta_,
-            class_prior=prior,
-            log_likelihood=tuple(history),
-            n_iter=self.n_iter_,
+            history=history,
             converged=converged,
         )
         return self
@@ -162,9 +152,7 @@ class GLAD:
         k = posterior.shape[1]
         if not self.learn_class_prior:
             return np.full(k, 1.0 / k)
-        # One pseudo-vote per class (a Dirichlet(2) prior) keeps every class possible.
-        totals = posterior.sum(axis=0) + 1.0
-        return totals / totals.sum()
+        return smoothed_class_prior(posterior)
 
     def _class_prior_log_density(self, prior: np.ndarray) -> float:
         return float(np.log(prior).sum()) if self.learn_class_prior else 0.0

@@ -11,17 +11,17 @@ from __future__ import annotations
 import numpy as np
 
 from reliability.result import (
-    EstimateResult,
-    expected_accuracy,
+    FittedEM,
     has_converged,
     log_normalise,
     majority_posterior,
+    smoothed_class_prior,
     warn_unconverged,
 )
 from reliability.votes import VoteTable
 
 
-class MACE:
+class MACE(FittedEM):
     """Competence/spam-strategy model. Learned: ``theta_`` (M,), ``strategy_`` (M, K),
     ``reliability_`` (M,) = ``1 - theta_``, plus the common ``posterior_``, ``labels_``,
     ``class_prior_``, ``log_likelihood_``, ``n_iter_``, ``converged_`` and ``result_``."""
@@ -65,8 +65,7 @@ class MACE:
             strat = np.bincount(ann * k + lab, weights=spam, minlength=n_ann * k).reshape(n_ann, k).astype(np.float64)
             strat = strat + self.strategy_smoothing
             strategy = strat / strat.sum(axis=1, keepdims=True)
-            prior_counts = posterior.sum(axis=0) + 1.0
-            prior = prior_counts / prior_counts.sum()
+            prior = smoothed_class_prior(posterior)
             # E-step.
             spam_hit = theta[ann] * strategy[ann, lab]
             log_wrong = np.log(spam_hit)
@@ -85,22 +84,13 @@ class MACE:
         self.theta_ = theta
         self.strategy_ = strategy
         self.reliability_ = 1.0 - theta
-        self.posterior_ = posterior
-        self.labels_ = posterior.argmax(axis=1)
-        self.class_prior_ = prior
-        self.log_likelihood_ = history
-        self.n_iter_ = len(history)
-        self.converged_ = converged
-        self.result_ = EstimateResult(
-            method=self.method,
-            labels=self.labels_,
+        self._store_fit(
+            table=table,
             posterior=posterior,
+            prior=prior,
             reliability=self.reliability_,
-            accuracy=expected_accuracy(ann, img, lab, posterior, n_ann),
             difficulty=None,
-            class_prior=prior,
-            log_likelihood=tuple(history),
-            n_iter=self.n_iter_,
+            history=history,
             converged=converged,
         )
         return self

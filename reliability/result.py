@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.special import logsumexp
+
+if TYPE_CHECKING:
+    from reliability.votes import VoteTable
 
 
 class ConvergenceWarning(UserWarning):
@@ -87,3 +91,54 @@ def warn_unconverged(name: str, *, max_iter: int, tol: float) -> None:
     warnings.warn(
         f"{name} stopped after {max_iter} iterations without meeting tol={tol}", ConvergenceWarning, stacklevel=3
     )
+
+
+def smoothed_class_prior(posterior: np.ndarray) -> np.ndarray:
+    """The class prior's M-step: each class's posterior mass plus one pseudo-vote (a
+    Dirichlet(2) prior, so every class stays possible), normalised: ``(n_classes,)``."""
+    totals = posterior.sum(axis=0) + 1.0
+    return totals / totals.sum()
+
+
+class FittedEM:
+    """The fitted attributes every EM estimator sets at the end of ``fit``, and its ``result_``."""
+
+    method: str
+    posterior_: np.ndarray
+    labels_: np.ndarray
+    class_prior_: np.ndarray
+    log_likelihood_: list[float]
+    n_iter_: int
+    converged_: bool
+    result_: EstimateResult
+
+    def _store_fit(
+        self,
+        *,
+        table: VoteTable,
+        posterior: np.ndarray,
+        prior: np.ndarray,
+        reliability: np.ndarray,
+        difficulty: np.ndarray | None,
+        history: list[float],
+        converged: bool,
+        method: str | None = None,
+    ) -> None:
+        self.posterior_ = posterior
+        self.labels_ = posterior.argmax(axis=1)
+        self.class_prior_ = prior
+        self.log_likelihood_ = history
+        self.n_iter_ = len(history)
+        self.converged_ = converged
+        self.result_ = EstimateResult(
+            method=method or self.method,
+            labels=self.labels_,
+            posterior=posterior,
+            reliability=reliability,
+            accuracy=expected_accuracy(table.annotator, table.image, table.label, posterior, table.n_annotators),
+            difficulty=difficulty,
+            class_prior=prior,
+            log_likelihood=tuple(history),
+            n_iter=self.n_iter_,
+            converged=converged,
+        )
