@@ -11,6 +11,12 @@ def _media_root(tmp_path, settings):  # noqa: F811 - pytest-django's settings fi
 
 
 @pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    """Tests create many accounts; a fast hasher keeps them quick (never in production)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _tasks_in_process(settings):
     """Tasks run in-process in tests; the one test of a real worker on Redis turns this off."""
     settings.CELERY_TASK_ALWAYS_EAGER = True

@@ -15,11 +15,6 @@ from annotation.services.demo import DEMO_PROJECT_NAME, GOLD_PER_FOLDER
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def load(*args: str) -> str:
     out = io.StringIO()
     call_command("load_demo", *args, stdout=out)

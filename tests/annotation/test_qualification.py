@@ -21,11 +21,6 @@ from tests.factories import make_image, make_project, make_user
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def project():
     project = make_project(quiz_questions=4, quiz_pass_mark=0.75, quiz_retry_delay_s=600)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -13,34 +12,15 @@ from annotation.models.face import LandmarkSource
 from annotation.services.faces import face_detect_image
 from tests.annotation.faces_helpers import make_photo_image, make_project, make_user
 
-CHROMIUM = "/usr/bin/chromium"
-BROWSER_ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def faces_page():
-    """A chromium page (Playwright's sync API; it never downloads a browser)."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make browser` installs Debian's chromium")
-    # Playwright's sync API runs an event loop in this thread; the test's ORM calls stay synchronous.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
-        context = browser.new_context(viewport={"width": 1200, "height": 900}, has_touch=True)
-        yield context
-        context.close()
-        browser.close()
+def faces_page(browser):
+    """A touch-enabled chromium context (the ``browser`` of tests/frontend/conftest.py)."""
+    context = browser.new_context(viewport={"width": 1200, "height": 900}, has_touch=True)
+    yield context
+    context.close()
 
 
 def shot(page, name: str) -> None:
