@@ -34,6 +34,25 @@ def jpeg_bytes(*, width: int = 64, height: int = 48, seed: int = 0) -> bytes:
     return buffer.getvalue()
 
 
+def image_from_bytes(
+    project: Project, data: bytes, *, width: int, height: int, sha256: str | None = None, **fields: object
+) -> Image:
+    """A saved Image row storing ``data`` as its file (``sha256``: the data's, unless given)."""
+    sha = sha256 or hashlib.sha256(data).hexdigest()
+    image = Image(
+        project=project,
+        sha256=sha,
+        size_bytes=len(data),
+        width=width,
+        height=height,
+        votes_wanted=project.votes_wanted,
+        **fields,
+    )
+    image.file.save(f"{sha}.jpg", ContentFile(data), save=False)
+    image.save()
+    return image
+
+
 def make_image(
     *,
     project: Project,
@@ -45,21 +64,10 @@ def make_image(
     **fields: object,
 ) -> Image:
     data = jpeg_bytes(width=width, height=height, seed=next(_counter))
-    sha = hashlib.sha256(data).hexdigest()
-    image = Image(
-        project=project,
-        sha256=sha,
-        size_bytes=len(data),
-        width=width,
-        height=height,
-        status=status,
-        votes_wanted=project.votes_wanted,
-        is_gold=gold_label is not None,
-        gold_label=gold_label,
-        **fields,
-    )
-    image.file.save(f"{sha}.jpg", ContentFile(data), save=False)
-    image.save()
+    image = image_from_bytes(
+        project, data, width=width, height=height, status=status, is_gold=gold_label is not None,
+        gold_label=gold_label, **fields,
+    )  # fmt: skip
     if face:
         Face.objects.create(
             image=image,

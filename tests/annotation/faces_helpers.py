@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import os
 from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group, User
-from django.core.files.base import ContentFile
 from PIL import Image as PILImage
 
 from annotation.models import AnnotatorProfile, Image, ImageStatus, Project
+from tests.factories import image_from_bytes
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 _serial = itertools.count(1)
@@ -44,17 +43,4 @@ def make_photo_image(project: Project, relative: str, *, status: str = ImageStat
     data = (face_data() / relative).read_bytes()
     with PILImage.open(face_data() / relative) as picture:
         width, height = picture.size
-    sha = hashlib.sha256(data).hexdigest()
-    image = Image(
-        project=project,
-        sha256=sha,
-        size_bytes=len(data),
-        width=width,
-        height=height,
-        source=relative,
-        status=status,
-        votes_wanted=project.votes_wanted,
-    )
-    image.file.save(f"{sha}.jpg", ContentFile(data), save=False)
-    image.save()
-    return image
+    return image_from_bytes(project, data, width=width, height=height, source=relative, status=status)

@@ -7,13 +7,13 @@ import io
 import itertools
 
 from django.contrib.auth.models import Group, User
-from django.core.files.base import ContentFile
 from django.db.models import Count, Q
 from django.utils import timezone
 from PIL import Image as PILImage
 
 from annotation.models import Assignment, Image, ImageStatus, Project, Qualification, Vote
 from annotation.models.assignment import AssignmentStatus
+from tests.factories import image_from_bytes
 
 _serial = itertools.count(1)
 
@@ -74,18 +74,7 @@ def make_real_image(project: Project, *, size: tuple[int, int] = (1024, 768)) ->
     PILImage.new("RGB", size, (200, 120, 40)).save(buffer, format="JPEG")
     data = buffer.getvalue()
     sha = hashlib.sha256(data + str(next(_serial)).encode()).hexdigest()
-    image = Image(
-        project=project,
-        sha256=sha,
-        size_bytes=len(data),
-        width=size[0],
-        height=size[1],
-        status=ImageStatus.READY,
-        votes_wanted=project.votes_wanted,
-    )
-    image.file.save(f"{sha}.jpg", ContentFile(data), save=False)
-    image.save()
-    return image
+    return image_from_bytes(project, data, width=size[0], height=size[1], sha256=sha, status=ImageStatus.READY)
 
 
 def assert_counters_consistent(project: Project) -> None:
