@@ -30,20 +30,23 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import TypeVar
 
 import cv2
 import numpy as np
 
 from reliability.classes import BASIC_EMOTIONS, COMPOUND_BENCHMARK, COMPOUND_EMOTIONS
+from training import rafdb_layout as layout
 from training.alignment import ALIGNED_SIZE, LandmarkError, align_face, similarity_matrix
+
+T = TypeVar("T")
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 SPLITS = ("train", "test")
-LABEL_FILE = "list_patition_label.txt"  # sic, as in the release
 # Folder-name spellings accepted for the basic classes (CK+/FER-style names included).
 CLASS_ALIASES: dict[str, str] = {
     "surprised": "surprise",
@@ -242,62 +245,27 @@ def _load_many(paths: Sequence[Path]) -> list[np.ndarray]:
         return list(pool.map(_read_grey, paths, chunksize=64))
 
 
-def _numbers(path: Path, line_no: int, text: str, count: int, kind: type = float) -> list:
-    parts = text.split()
-    if len(parts) != count:
-        raise DatasetError(f"{path} line {line_no}: expected {count} values, got {text.strip()!r}")
-    try:
-        return [kind(p) for p in parts]
-    except ValueError as error:
-        raise DatasetError(f"{path} line {line_no}: not a number in {text.strip()!r}") from error
-
-
 # ---------------------------------------------------------------------------- RAF-DB release
 
 
-def read_label_file(path: Path, n_classes: int) -> tuple[list[str], np.ndarray]:
+def _parse_file(path: Path, parse: Callable[[str], T]) -> T:
+    """Parse one text file of the layout with :mod:`training.rafdb_layout`; errors name the file."""
+    try:
+        return parse(path.read_text(encoding="utf-8"))
+    except (layout.LayoutError, UnicodeDecodeError) as error:
+        raise DatasetError(f"{path}: {error}") from error
+
+
+def read_label_file(path: Path, subset: str) -> tuple[list[str], np.ndarray]:
     """``list_patition_label.txt`` -> names and 0-based labels ``(N,)`` int64."""
     if not path.is_file():
         raise DatasetError(f"missing files: label file {path}")
-    names: list[str] = []
-    labels: list[int] = []
-    for line_no, line in enumerate(path.read_text().splitlines(), start=1):
-        if not line.strip():
-            continue
-        parts = line.split()
-        if len(parts) != 2:
-            raise DatasetError(f"{path} line {line_no}: expected 'name label', got {line.strip()!r}")
-        name, raw = parts
-        if not raw.isdigit() or not 1 <= int(raw) <= n_classes:
-            hint = " (the 12th compound class, fearfully disgusted, is not in the benchmark)" if raw == "12" else ""
-            raise DatasetError(f"{path} line {line_no}: unknown label {raw!r}, expected 1..{n_classes}{hint}")
-        names.append(name)
-        labels.append(int(raw) - 1)
-    if len(set(names)) != len(names):
-        raise DatasetError(f"{path}: duplicate image names")
-    return names, np.asarray(labels, dtype=np.int64)
-
-
-def _read_manual(path: Path) -> tuple[np.ndarray, list[int]]:
-    lines = [line for line in path.read_text().splitlines() if line.strip()]
-    if len(lines) < 5:
-        raise DatasetError(f"mismatched counts: {path} has {len(lines)} lines, expected 5 landmarks")
-    points = np.array([_numbers(path, i + 1, lines[i], 2) for i in range(5)], dtype=np.float64)
-    attributes = []
-    for i, line in enumerate(lines[5:8], start=6):
-        attributes.append(_numbers(path, i, line, 1, int)[0])
-    attributes += [-1] * (3 - len(attributes))
-    return points, attributes
-
-
-def _read_points(path: Path, count: int) -> np.ndarray:
-    lines = [line for line in path.read_text().splitlines() if line.strip()]
-    if len(lines) != count:
-        raise DatasetError(f"mismatched counts: {path} has {len(lines)} points, expected {count}")
-    return np.array([_numbers(path, i + 1, line, 2) for i, line in enumerate(lines)], dtype=np.float64)
+    rows = _parse_file(path, lambda text: layout.parse_label_file(text, subset=subset))
+    return [name for name, _ in rows], np.asarray([label - 1 for _, label in rows], dtype=np.int64)
 
 
 def _find_distribution_file(folder: Path, subset: str) -> Path | None:
+    # Copies differ: EmoLabel/ (as the export writes it), the subset folder, or beside it.
     for candidate in (folder / "EmoLabel", folder, folder.parent):
         path = candidate / f"distribution_{subset}.txt"
         if path.is_file():
@@ -305,30 +273,32 @@ def _find_distribution_file(folder: Path, subset: str) -> Path | None:
     return None
 
 
-def read_distributions(path: Path, names: Sequence[str], n_classes: int) -> np.ndarray:
-    """``name p1 ... pK`` lines -> ``(N, K)`` float32 rows in the order of ``names``."""
-    rows: dict[str, list[float]] = {}
-    for line_no, line in enumerate(path.read_text().splitlines(), start=1):
-        if line.strip():
-            name, *values = line.split()
-            rows[name] = _numbers(path, line_no, " ".join(values), n_classes)
-    if set(rows) != set(names):
-        raise DatasetError(
-            f"mismatched counts: {path} lists {len(rows)} images, the label file {len(names)} "
-            f"({len(set(names) - set(rows))} without a distribution)"
-        )
-    return np.asarray([rows[name] for name in names], dtype=np.float32)
+def read_distributions(path: Path, names: Sequence[str]) -> np.ndarray:
+    """``name p1 ... p7`` lines -> ``(N, 7)`` float32 rows in the order of ``names``; the file
+    must list exactly ``names``."""
+    rows = _parse_file(path, layout.parse_distribution_file)
+    try:
+        return np.asarray(layout.match_distributions(rows, names), dtype=np.float32)
+    except layout.LayoutError as error:
+        raise DatasetError(f"mismatched counts: {path}: {error}") from error
+
+
+def _annotation_paths(folder: Path, names: Sequence[str], name_of: Callable[[str], str], what: str) -> list[Path]:
+    paths = [folder / name_of(name) for name in names]
+    missing = [p for p in paths if not p.is_file()]
+    if missing:
+        raise DatasetError(f"missing files: {len(missing)} {what} files, e.g. {missing[0]}")
+    return paths
 
 
 def read_release(folder: Path, *, subset: str, source: str = "auto") -> FaceSet:
     """One subset folder of the RAF-DB release layout (see the module docstring)."""
     classes = subset_classes(subset)
-    names, labels = read_label_file(folder / "EmoLabel" / LABEL_FILE, len(classes))
-    split = np.array([split_of(name) for name in names])
-    stems = [name.rsplit(".", 1)[0] for name in names]
+    names, labels = read_label_file(folder / layout.LABEL_FILE, subset)
+    split = np.array([layout.split_of(name) for name in names])
 
-    aligned_dir, original_dir = folder / "Image" / "aligned", folder / "Image" / "original"
-    manual_dir = folder / "Annotation" / "manual"
+    aligned_dir, original_dir = folder / layout.ALIGNED_DIR, folder / layout.ORIGINAL_DIR
+    manual_dir = folder / layout.MANUAL_DIR
     if source == "auto":
         source = "aligned" if aligned_dir.is_dir() else "original"
     if source == "original" and not manual_dir.is_dir():
@@ -336,16 +306,13 @@ def read_release(folder: Path, *, subset: str, source: str = "auto") -> FaceSet:
 
     landmarks_raw = attributes = None
     if manual_dir.is_dir():
-        manual_paths = [manual_dir / f"{stem}_manu_attri.txt" for stem in stems]
-        missing = [p for p in manual_paths if not p.is_file()]
-        if missing:
-            raise DatasetError(f"missing files: {len(missing)} landmark files, e.g. {missing[0]}")
-        parsed = [_read_manual(p) for p in manual_paths]
-        landmarks_raw = np.stack([points for points, _ in parsed])
-        attributes = np.asarray([attrs for _, attrs in parsed], dtype=np.int64)
+        manual_paths = _annotation_paths(manual_dir, names, layout.manual_name, "landmark")
+        parsed = [_parse_file(p, layout.parse_manual) for p in manual_paths]
+        landmarks_raw = np.asarray([m.landmarks for m in parsed], dtype=np.float64)  # (N, 5, 2)
+        attributes = np.asarray([(m.gender, m.race, m.age) for m in parsed], dtype=np.int64)
 
     if source == "aligned":
-        images = _load_many([aligned_dir / f"{stem}_aligned.jpg" for stem in stems])
+        images = _load_many([aligned_dir / layout.aligned_name(name) for name in names])
     else:
         images = _load_many([original_dir / name for name in names])
 
@@ -364,7 +331,7 @@ def read_release(folder: Path, *, subset: str, source: str = "auto") -> FaceSet:
                 try:
                     matrix = similarity_matrix(points, image_shape=images[i].shape)
                 except LandmarkError as error:
-                    raise DatasetError(f"{manual_dir / (stems[i] + '_manu_attri.txt')}: {error}") from error
+                    raise DatasetError(f"{manual_dir / layout.manual_name(names[i])}: {error}") from error
                 images[i] = align_face(images[i], points)
                 matrices.append(matrix)
     faces_array = np.stack(
@@ -377,29 +344,27 @@ def read_release(folder: Path, *, subset: str, source: str = "auto") -> FaceSet:
     landmarks = auto_landmarks = None
     if matrices is not None and landmarks_raw is not None:
         landmarks = np.stack([map_points(p, m) for p, m in zip(landmarks_raw, matrices, strict=True)])
-        auto_dir = folder / "Annotation" / "auto"
+        auto_dir = folder / layout.AUTO_DIR
         if auto_dir.is_dir():
-            auto_paths = [auto_dir / f"{stem}_auto_attri.txt" for stem in stems]
-            missing = [p for p in auto_paths if not p.is_file()]
-            if missing:
-                raise DatasetError(f"missing files: {len(missing)} automatic landmark files, e.g. {missing[0]}")
+            auto_paths = _annotation_paths(auto_dir, names, layout.auto_name, "automatic landmark")
             auto_landmarks = np.stack(
-                [map_points(_read_points(p, 37), m) for p, m in zip(auto_paths, matrices, strict=True)]
+                [
+                    map_points(np.asarray(_parse_file(p, layout.parse_auto)), m)
+                    for p, m in zip(auto_paths, matrices, strict=True)
+                ]
             )
 
     boxes = None
-    box_dir = folder / "Annotation" / "boundingbox"
+    box_dir = folder / layout.BOX_DIR
     if box_dir.is_dir():
-        box_paths = [box_dir / f"{stem}_boundingbox.txt" for stem in stems]
-        missing = [p for p in box_paths if not p.is_file()]
-        if missing:
-            raise DatasetError(f"missing files: {len(missing)} bounding-box files, e.g. {missing[0]}")
-        boxes = np.asarray([_numbers(p, 1, p.read_text(), 4) for p in box_paths], dtype=np.float32)
+        box_paths = _annotation_paths(box_dir, names, layout.box_name, "bounding-box")
+        boxes = np.asarray([_parse_file(p, layout.parse_box) for p in box_paths], dtype=np.float32)
 
+    # The crowd's distribution is 7-d basic for both subsets; only the basic set's classes match it.
     distributions = None
     dist_path = _find_distribution_file(folder, subset)
-    if dist_path is not None:
-        distributions = read_distributions(dist_path, names, len(classes))
+    if dist_path is not None and subset == "basic":
+        distributions = read_distributions(dist_path, names)
 
     return FaceSet(
         names=np.asarray(names),

@@ -82,7 +82,7 @@ def export_rows(*, project: Project, run: ReliabilityRun | None) -> Iterator[Exp
 
 
 def _reference_rows(project: Project) -> Iterator[tuple[Any, ...]]:
-    from annotation.rafdb_layout import SUBSET_CLASSES
+    from training.rafdb_layout import SUBSET_CLASSES
 
     basic = list(project.classes)
     rows = (
@@ -107,7 +107,7 @@ def _reference_rows(project: Project) -> Iterator[tuple[Any, ...]]:
 
 def _imported_name(source: str, subset: str) -> str:
     """``train_00001.jpg`` for an image import_rafdb stored from ``<subset>/Image/original/``."""
-    from annotation.rafdb_layout import NAME_RE, ORIGINAL_DIR
+    from training.rafdb_layout import NAME_RE, ORIGINAL_DIR
 
     folder, _, name = source.rpartition("/")
     return name if folder == f"{subset}/{ORIGINAL_DIR}" and NAME_RE.match(name) else ""

@@ -26,7 +26,6 @@ import cv2
 import numpy as np
 from django.core.files.storage import default_storage
 
-from annotation import rafdb_layout as layout
 from annotation.models import Project, ReliabilityRun
 from annotation.selectors.exports import (
     ExportRow,
@@ -37,6 +36,7 @@ from annotation.selectors.exports import (
     export_rows,
 )
 from reliability.classes import COMPOUND_BENCHMARK
+from training import rafdb_layout as layout
 from training.alignment import LandmarkError, align_face
 
 Progress = Callable[[float, str], None]

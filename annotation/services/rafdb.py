@@ -21,7 +21,6 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from PIL import Image as PILImage
 
-from annotation import rafdb_layout as layout
 from annotation.apis.errors import ServiceError
 from annotation.models import Face, Image, ImageStatus, Project
 from annotation.models.face import LandmarkSource
@@ -29,6 +28,7 @@ from annotation.services.image_files import ImageRejected, image_normalize
 from annotation.services.imports import image_import_file
 from annotation.signals import images_imported
 from reliability.classes import BASIC_EMOTIONS
+from training import rafdb_layout as layout
 
 Progress = Callable[[float, str], None]
 T = TypeVar("T")
@@ -96,11 +96,7 @@ def rafdb_validate(*, project: Project, path: Path, progress: Progress | None = 
             plan.error(f"{subset}/{layout.LABEL_FILE}: {exc}")
             continue
         names = [name for name, _ in rows]
-        duplicates = sorted({n for n in names if names.count(n) > 1}) if len(set(names)) != len(names) else []
-        if duplicates:
-            plan.error(f"{subset}/{layout.LABEL_FILE}: names listed twice: {', '.join(duplicates[:10])}")
-            continue
-        distributions = _distributions(root, path, subset, set(names), plan)
+        distributions = _distributions(root, path, subset, names, plan)
         for i, (name, label) in enumerate(sorted(rows, key=lambda r: layout.name_sort_key(r[0]))):
             planned = _check_image(subset, root, name, label, plan)
             if planned is None:
@@ -118,7 +114,7 @@ def rafdb_validate(*, project: Project, path: Path, progress: Progress | None = 
     return plan
 
 
-def _distributions(root: Path, top: Path, subset: str, names: set[str], plan: _Plan) -> dict[str, list[float]]:
+def _distributions(root: Path, top: Path, subset: str, names: list[str], plan: _Plan) -> dict[str, list[float]]:
     # Copies differ: EmoLabel/ (as the export writes it), the subset folder, or beside it.
     candidates = [
         root / layout.distribution_file(subset),
@@ -130,13 +126,11 @@ def _distributions(root: Path, top: Path, subset: str, names: set[str], plan: _P
         return {}
     try:
         rows = layout.parse_distribution_file(found.read_text(encoding="utf-8"), n_classes=len(BASIC_EMOTIONS))
+        # The file lists exactly the label file's images (the layout's one rule).
+        return dict(zip(names, layout.match_distributions(rows, names), strict=True))
     except (layout.LayoutError, UnicodeDecodeError) as exc:
         plan.error(f"{found.name}: {exc}")
         return {}
-    unknown = sorted(set(rows) - names)
-    if unknown:
-        plan.error(f"{found.name}: images not in the label file: {', '.join(unknown[:10])}")
-    return rows
 
 
 def _read_annotation(

@@ -12,7 +12,6 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
 
-from annotation import rafdb_layout as layout
 from annotation.models import (
     AnnotatorReliability,
     Face,
@@ -24,6 +23,7 @@ from annotation.models import (
     Vote,
 )
 from reliability.classes import BASIC_EMOTIONS, COMPOUND_BENCHMARK
+from training import rafdb_layout as layout
 
 
 def jpeg(seed: int, size: tuple[int, int] = (80, 96)) -> bytes:

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from annotation import rafdb_layout as layout
 from annotation.apis.errors import ServiceError
 from annotation.models import DatasetExport, ReliabilityRun
 from annotation.selectors import exports as selectors
@@ -18,6 +17,7 @@ from annotation.services import export_writer
 from annotation.services.export_writer import Pseudonyms, ZipSink, write_dataset
 from annotation.services.exports import dataset_export_to_path
 from tests.annotation.export_factories import project_with_run
+from training import rafdb_layout as layout
 
 pytestmark = pytest.mark.django_db
 

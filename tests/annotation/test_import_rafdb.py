@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
-from annotation import rafdb_layout as layout
 from annotation.apis.errors import ServiceError
 from annotation.models import Face, Image, Project, Vote
 from annotation.services.exports import dataset_export_to_path
 from annotation.services.rafdb import rafdb_import
 from tests.annotation.export_factories import write_rafdb_layout
+from training import rafdb_layout as layout
 from training.synthetic import generate_subset
 
 pytestmark = pytest.mark.django_db

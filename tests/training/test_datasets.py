@@ -156,7 +156,7 @@ def test_it_rejects_originals_without_landmarks(basic_copy: Path) -> None:
 def test_it_rejects_an_unknown_label(basic_copy: Path) -> None:
     label_file = basic_copy / "EmoLabel" / "list_patition_label.txt"
     label_file.write_text(label_file.read_text() + "test_9999.jpg 8\n")
-    with pytest.raises(DatasetError, match=r"unknown label '8', expected 1..7"):
+    with pytest.raises(DatasetError, match=r"unknown label 8, outside 1..7"):
         load_dataset(basic_copy)
 
 
@@ -175,12 +175,13 @@ def test_it_rejects_an_empty_split(basic_copy: Path) -> None:
 def test_it_rejects_mismatched_distribution_and_landmark_counts(basic_copy: Path) -> None:
     dist = basic_copy / "EmoLabel" / "distribution_basic.txt"
     dist.write_text("\n".join(dist.read_text().splitlines()[:-1]) + "\n")
-    with pytest.raises(DatasetError, match="mismatched counts: .* lists 27 images, the label file 28"):
+    with pytest.raises(DatasetError, match="mismatched counts: .* 1 images of the label file without a distribution"):
         load_dataset(basic_copy)
     dist.unlink()
     manual = next((basic_copy / "Annotation" / "manual").glob("*.txt"))
-    manual.write_text("\n".join(manual.read_text().splitlines()[:4]) + "\n")
-    with pytest.raises(DatasetError, match="mismatched counts: .* expected 5 landmarks"):
+    # The layout's one rule: 5 landmark lines and the 3 attribute lines, no fewer.
+    manual.write_text("\n".join(manual.read_text().splitlines()[:5]) + "\n")
+    with pytest.raises(DatasetError, match="expected 5 landmark lines and 3 attribute lines .* got 5 lines"):
         load_dataset(basic_copy)
 
 

@@ -1,9 +1,28 @@
 """The RAF-DB release layout (PAPER.md 7): file names and the text formats of its files.
 
-Pure functions shared by the export (writer) and ``import_rafdb`` (reader), so that what one
-writes the other reads back unchanged. Labels here are RAF-DB's 1-based numbers; the platform
+The one reader and writer of the layout's text files, shared by the platform's export (writer),
+``import_rafdb`` (reader) and :mod:`training.datasets` (reader), so that what one writes the
+others read back under the same rules. Pure functions on text; callers add the file's name to
+a :class:`LayoutError`'s message. Labels here are RAF-DB's 1-based numbers; the platform
 stores 0-based indices (basic: index into the 7 basic classes; compound: index into
 :data:`reliability.classes.COMPOUND_EMOTIONS`).
+
+The rules (one set, for every reader):
+
+- ``list_patition_label.txt``: ``name label`` per line (blank lines skipped); the name is
+  ``train_<digits>.jpg`` or ``test_<digits>.jpg`` (the split comes from this prefix, never from
+  the line's position); the label is an integer in 1..7 (basic) or 1..11 (compound); a name
+  listed twice is an error.
+- ``*_manu_attri.txt``: exactly 8 non-blank lines: 5 landmark lines ``x y`` (left eye, right
+  eye, nose, left and right mouth corner), then gender (0..2), race (0..3) and age (0..5), one
+  integer a line (3 and 5 are the platform's "unsure"; the release uses 0..2 and 0..4). A file
+  with only the 5 landmark lines is refused: the release always holds the attributes.
+- ``*_auto_attri.txt``: exactly 37 lines ``x y`` (tab or space separated).
+- ``*_boundingbox.txt``: ``x1 y1 x2 y2`` with ``x2 > x1`` and ``y2 > y1``.
+- ``distribution_<subset>.txt``: ``name p1 ... p7`` per line (the crowd's 7-d basic
+  distribution, for both subsets), values >= 0 summing to 1 (+-0.02), and the file lists
+  exactly the images of the label file (:func:`match_distributions`).
+- Every number is finite.
 """
 
 from __future__ import annotations
@@ -126,9 +145,13 @@ class ManualAnnotation:
 
 
 def parse_label_file(text: str, *, subset: str) -> list[tuple[str, int]]:
-    """``[(name, label)]`` with RAF-DB's 1-based labels, checked against the subset's classes."""
+    """``[(name, label)]`` with RAF-DB's 1-based labels, checked against the subset's classes;
+    a name listed twice is an error."""
+    if subset not in SUBSET_CLASSES:
+        raise LayoutError(f"unknown subset {subset!r} (basic or compound)")
     n_classes = len(SUBSET_CLASSES[subset])
     rows: list[tuple[str, int]] = []
+    seen: set[str] = set()
     for number, line in enumerate(text.splitlines(), start=1):
         parts = line.split()
         if not parts:
@@ -136,13 +159,22 @@ def parse_label_file(text: str, *, subset: str) -> list[tuple[str, int]]:
         if len(parts) != 2:
             raise LayoutError(f"line {number}: expected 'name label', got {line.strip()!r}")
         name, raw = parts
-        split_of(name)
+        try:
+            split_of(name)
+        except LayoutError as error:
+            raise LayoutError(f"line {number}: {error}") from None
         try:
             label = int(raw)
         except ValueError:
             raise LayoutError(f"line {number}: label {raw!r} is not an integer") from None
         if not 1 <= label <= n_classes:
-            raise LayoutError(f"line {number}: label {label} outside 1..{n_classes} for the {subset} subset")
+            hint = " (the 12th compound class, fearfully disgusted, is not in the benchmark)" if label == 12 else ""
+            raise LayoutError(
+                f"line {number}: unknown label {label}, outside 1..{n_classes} for the {subset} subset{hint}"
+            )
+        if name in seen:
+            raise LayoutError(f"line {number}: {name} is listed twice")
+        seen.add(name)
         rows.append((name, label))
     return rows
 
@@ -158,9 +190,12 @@ def _floats(parts: Sequence[str], what: str) -> list[float]:
 
 
 def parse_manual(text: str) -> ManualAnnotation:
+    """A ``*_manu_attri.txt`` file: exactly 5 landmark lines and 3 attribute lines."""
     lines = [line.split() for line in text.splitlines() if line.strip()]
     if len(lines) != 8:
-        raise LayoutError(f"expected 5 landmark lines and 3 attribute lines, got {len(lines)} lines")
+        raise LayoutError(
+            f"expected 5 landmark lines and 3 attribute lines (gender, race, age), got {len(lines)} lines"
+        )
     points = []
     for i, parts in enumerate(lines[:5]):
         if len(parts) != 2:
@@ -195,7 +230,8 @@ def parse_box(text: str) -> tuple[float, float, float, float]:
     return x1, y1, x2, y2
 
 
-def parse_distribution_file(text: str, *, n_classes: int) -> dict[str, list[float]]:
+def parse_distribution_file(text: str, *, n_classes: int = 7) -> dict[str, list[float]]:
+    """``{name: [p1 .. pK]}`` of a distribution file (each line checked; see the module docstring)."""
     rows: dict[str, list[float]] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         parts = line.split()
@@ -207,5 +243,20 @@ def parse_distribution_file(text: str, *, n_classes: int) -> dict[str, list[floa
         values = _floats(parts[1:], f"distribution line {number}")
         if any(v < 0 for v in values) or abs(sum(values) - 1.0) > 0.02:
             raise LayoutError(f"distribution line {number}: values must be >= 0 and sum to 1")
+        if parts[0] in rows:
+            raise LayoutError(f"distribution line {number}: {parts[0]} is listed twice")
         rows[parts[0]] = values
     return rows
+
+
+def match_distributions(rows: dict[str, list[float]], names: Sequence[str]) -> list[list[float]]:
+    """The distributions of ``names`` in their order; the file must list exactly those images."""
+    extra = sorted(set(rows) - set(names))
+    if extra:
+        raise LayoutError(f"{len(extra)} images not in the label file, e.g. {', '.join(extra[:5])}")
+    missing = [name for name in names if name not in rows]
+    if missing:
+        raise LayoutError(
+            f"{len(missing)} images of the label file without a distribution, e.g. {', '.join(missing[:5])}"
+        )
+    return [rows[name] for name in names]
