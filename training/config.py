@@ -2,7 +2,9 @@
 
 Defaults are the paper's recipe (PAPER.md 6): SGD with momentum 0.9, batch 64, lr 0.01
 divided by 10 at 5k and 18k iterations, 20k iterations, weight decay 5e-4 (2.5e-3 on fc2),
-LP loss with k = 20 and lambda = 0.003 over a feature bank of the whole training set.
+LP loss with k = 20 and lambda = 0.003 over a feature bank of the whole training set, random
+90x90 crops and no flips. :data:`PRESETS` names this recipe ("paper") and a CPU-sized one
+("cpu") that ``python -m training.train --preset cpu`` starts from.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from typing import Any
 
 # CLI names that differ from the field name (``lambda`` is a Python keyword).
 CLI_NAMES = {"lambda_": "lambda"}
+LOSSES = ("lp", "center", "softmax")
+# FERPlus's four ways to train on a crowd's label distribution (Barsoum et al. 2016).
+TARGETS = ("majority", "probability", "crossentropy", "multitarget")
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,9 @@ class TrainConfig:
     out: str = "runs/dlpcnn"  # run directory (checkpoints, metrics.jsonl, eval.json, plots)
     subset: str = "basic"  # basic or compound
     loss: str = "lp"  # lp, center or softmax
+    target: str = "majority"  # majority, probability, crossentropy or multitarget (training.targets)
+    multitarget_threshold: float = 0.3  # multitarget: classes with at least this share of the votes count
+    val_fraction: float = 0.1  # stratified, seeded validation split carved from train (0: none)
     lambda_: float = 0.003  # weight of the LP / centre loss
     k: int = 20  # LP neighbours
     neighbours: str = "bank"  # bank (whole training set, the paper's setting) or batch
@@ -41,7 +49,7 @@ class TrainConfig:
     weight_decay: float = 5e-4  # conv and fc1 weights
     fc2_weight_decay: float = 2.5e-3
     crop: int = 90  # random crops of the 100x100 aligned face, centre crop at test
-    flip: bool = True
+    flip: bool = False  # horizontal flips: our addition, off in the paper's recipe
     input_mean: float = 0.5  # subtracted from pixel / 255 (0 reproduces the paper's input exactly)
     channels: tuple[int, ...] = (64, 96, 128, 128, 256, 256)
     feature_dim: int = 2000
@@ -50,7 +58,7 @@ class TrainConfig:
     amp: bool = True  # mixed precision (CUDA only)
     threads: int = 0  # CPU threads for torch (0: torch's default)
     log_every: int = 20  # iterations between metrics.jsonl lines
-    eval_every: int = 1000  # iterations between test evaluations (0: only at the end)
+    eval_every: int = 1000  # iterations between validation evaluations (0: only at the end)
     checkpoint_every: int = 1000  # iterations between checkpoints
     eval_batch_size: int = 256
     progress: bool = True  # tqdm bar
@@ -73,8 +81,14 @@ class TrainConfig:
 
     def validated(self) -> TrainConfig:
         """Raise ``ValueError`` on settings that cannot train."""
-        if self.loss not in ("lp", "center", "softmax"):
+        if self.loss not in LOSSES:
             raise ValueError(f"loss must be lp, center or softmax, got {self.loss!r}")
+        if self.target not in TARGETS:
+            raise ValueError(f"target must be one of {', '.join(TARGETS)}, got {self.target!r}")
+        if not 0.0 < self.multitarget_threshold <= 1.0:
+            raise ValueError(f"multitarget_threshold must lie in (0, 1], got {self.multitarget_threshold}")
+        if not 0.0 <= self.val_fraction < 0.5:
+            raise ValueError(f"val_fraction must lie in [0, 0.5), got {self.val_fraction}")
         if self.neighbours not in ("bank", "batch"):
             raise ValueError(f"neighbours must be bank or batch, got {self.neighbours!r}")
         for name in ("iters", "batch_size", "k", "crop", "feature_dim", "log_every", "checkpoint_every"):
@@ -90,6 +104,25 @@ class TrainConfig:
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+
+
+# "paper": the published recipe (GPU, ~20k iterations). "cpu": the same network narrowed and
+# shortened to train in minutes on 2 CPU cores (see docs/training.md, "CPU-sized configuration").
+PRESETS: dict[str, TrainConfig] = {
+    "paper": TrainConfig(),
+    "cpu": TrainConfig(
+        channels=(16, 24, 32, 32, 64, 64),
+        feature_dim=256,
+        batch_size=32,
+        iters=3000,
+        lr_steps=(2250, 2700),
+        eval_every=500,
+        checkpoint_every=500,
+        log_every=50,
+        device="cpu",
+        amp=False,
+    ),
+}
 
 
 def _field_type(cls: type, name: str) -> Any:

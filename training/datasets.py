@@ -22,7 +22,7 @@ Formats (see ``docs/training.md``):
 - Manifest CSV (a ``.csv`` file, or a folder holding ``manifest.csv``): columns
   ``path,label,split`` then optionally ``lx1,ly1,...,lx5,ly5`` and ``p_<class>`` columns.
   ``label`` is a class name or a 0-based index; paths are relative to the CSV's folder.
-- Class folders: ``DIR/<class>/*.jpg`` (split 5:1 stratified with a fixed seed, or by a
+- Class folders: ``DIR/<class>/*.jpg`` (split 4:1 stratified with a fixed seed, or by a
   ``train_``/``test_`` file-name prefix) or ``DIR/train/<class>/`` + ``DIR/test/<class>/``.
 """
 
@@ -44,9 +44,17 @@ from training import rafdb_layout as layout
 from training.alignment import ALIGNED_SIZE, LandmarkError, align_face, similarity_matrix
 
 T = TypeVar("T")
+# CK+ and FERPlus label contempt too: an eighth class after the paper's seven.
+BASIC_WITH_CONTEMPT: tuple[str, ...] = (*BASIC_EMOTIONS, "contempt")
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
-SPLITS = ("train", "test")
+SPLITS = ("train", "test")  # every dataset's two splits
+# A reader may also hand over a validation split its source defines (FER-2013's PublicTest);
+# otherwise training carves one from train (:func:`validation_split`).
+ALL_SPLITS = ("train", "val", "test")
+# The released RAF-DB benchmark's proportions: 12,271 / 3,068 is train:test = 4:1 (the paper's
+# text says 5:1; docs/training.md).
+TEST_FRACTION = 0.2
 # Folder-name spellings accepted for the basic classes (CK+/FER-style names included).
 CLASS_ALIASES: dict[str, str] = {
     "surprised": "surprise",
@@ -115,9 +123,9 @@ class FaceSet:
         return replace(self, **changes)
 
     def where(self, split: str) -> FaceSet:
-        """The faces of one split ("train" or "test"); raises :class:`DatasetError` when empty."""
-        if split not in SPLITS:
-            raise DatasetError(f"unknown split {split!r} (train or test)")
+        """The faces of one split ("train", "val" or "test"); raises :class:`DatasetError` when empty."""
+        if split not in ALL_SPLITS:
+            raise DatasetError(f"unknown split {split!r} (train, val or test)")
         mask = self.split == split
         if not mask.any():
             raise DatasetError(f"the {split} split is empty")
@@ -137,38 +145,50 @@ def load_dataset(
     subset: str = "basic",
     source: str = "auto",
     require_splits: Sequence[str] = SPLITS,
+    splits: Sequence[str] = ALL_SPLITS,
+    contempt: bool = True,
 ) -> FaceSet:
     """Read a dataset in any supported format (auto-detected; see the module docstring).
 
     ``subset`` picks ``basic/`` or ``compound/`` in a release folder and the class list for
     integer manifest labels. ``source`` ("auto", "aligned", "original") picks the release's
-    aligned images or aligns the originals from the manual landmarks. Each split named in
-    ``require_splits`` must hold at least one image.
+    aligned images or aligns the originals from the manual landmarks. Only the images of
+    ``splits`` are read (training passes ``("train", "val")``, so the test split stays unread);
+    each split named in ``require_splits`` must hold at least one image. ``contempt`` keeps
+    contempt as an eighth class in FERPlus and CK+ data (False: its images are left out).
     """
+    from training import public_datasets
+
     if subset not in ("basic", "compound"):
         raise DatasetError(f"unknown subset {subset!r} (basic or compound)")
+    unknown_splits = sorted(set(splits) - set(ALL_SPLITS))
+    if unknown_splits:
+        raise DatasetError(f"unknown splits {unknown_splits} (train, val or test)")
     if source not in ("auto", "aligned", "original"):
         raise DatasetError(f"unknown image source {source!r} (auto, aligned or original)")
     root = Path(path)
     if not root.exists():
         raise DatasetError(f"missing files: {root} does not exist")
-    if root.is_file():
+    public = public_datasets.detect(root)
+    if public is not None:
+        faces = public_datasets.read(public, root, splits=splits, contempt=contempt)
+    elif root.is_file():
         if root.suffix.lower() != ".csv":
             raise DatasetError(f"{root} is a file but not a manifest CSV")
-        faces = read_manifest(root, subset=subset)
+        faces = read_manifest(root, subset=subset, splits=splits)
     elif (root / subset / "EmoLabel").is_dir():
-        faces = read_release(root / subset, subset=subset, source=source)
+        faces = read_release(root / subset, subset=subset, source=source, splits=splits)
     elif (root / "EmoLabel").is_dir():
         folder_subset = root.name if root.name in ("basic", "compound") else subset
-        faces = read_release(root, subset=folder_subset, source=source)
+        faces = read_release(root, subset=folder_subset, source=source, splits=splits)
     elif (root / "manifest.csv").is_file():
-        faces = read_manifest(root / "manifest.csv", subset=subset)
+        faces = read_manifest(root / "manifest.csv", subset=subset, splits=splits)
     elif any(child.is_dir() for child in root.iterdir()):
-        faces = read_class_folders(root, subset=subset)
+        faces = read_class_folders(root, subset=subset, splits=splits)
     else:
         raise DatasetError(
-            f"{root} is not a dataset: expected a RAF-DB release folder (basic/ or EmoLabel/), "
-            "a manifest CSV or one image folder per class"
+            f"{root} is not a dataset: expected a RAF-DB release folder (basic/ or EmoLabel/), a manifest "
+            "CSV, one image folder per class, FER-2013 (+ FERPlus votes), CK+ or JAFFE"
         )
     if len(faces) == 0:
         raise DatasetError(f"{root} holds no images")
@@ -194,15 +214,31 @@ def split_of(name: str) -> str:
     raise DatasetError(f"cannot tell the split of {name!r}: the name must start with train_ or test_")
 
 
-def stratified_split(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """``(N,)`` bool, True for test: one image in six of every class (at least one when the class
-    has two or more images), so train is 5x test with near-identical class distributions."""
-    is_test = np.zeros(labels.shape[0], dtype=bool)
+def stratified_split(labels: np.ndarray, rng: np.random.Generator, fraction: float = TEST_FRACTION) -> np.ndarray:
+    """``(N,)`` bool, True for the held-out part: ``fraction`` of every class (at least one when
+    the class has two or more images, never all of it), so both parts have near-identical class
+    distributions. The default 0.2 is the released benchmark's train:test = 4:1."""
+    if not 0.0 < fraction < 1.0:
+        raise DatasetError(f"a split fraction must lie strictly between 0 and 1, got {fraction}")
+    held_out = np.zeros(labels.shape[0], dtype=bool)
     for label in np.unique(labels):
         members = rng.permutation(np.flatnonzero(labels == label))
         if members.size >= 2:
-            is_test[members[: max(1, int(round(members.size / 6)))]] = True
-    return is_test
+            held_out[members[: min(members.size - 1, max(1, int(round(members.size * fraction))))]] = True
+    return held_out
+
+
+def validation_split(train: FaceSet, fraction: float, seed: int) -> tuple[FaceSet, FaceSet | None]:
+    """Carve a stratified, seeded validation split from a training set, for model selection:
+    ``(train minus validation, validation)``; ``fraction`` 0 gives ``(train, None)``. Only the
+    training split is read, so choices made on it never see the test split."""
+    if fraction <= 0.0:
+        return train, None
+    held_out = stratified_split(train.labels, np.random.default_rng([seed, 1_000_003]), fraction)
+    if not held_out.any():
+        return train, None
+    validation = train.select(held_out)
+    return train.select(~held_out), replace(validation, split=np.full(len(validation), "val"))
 
 
 def _read_grey(path: Path) -> np.ndarray:
@@ -291,11 +327,21 @@ def _annotation_paths(folder: Path, names: Sequence[str], name_of: Callable[[str
     return paths
 
 
-def read_release(folder: Path, *, subset: str, source: str = "auto") -> FaceSet:
-    """One subset folder of the RAF-DB release layout (see the module docstring)."""
+def read_release(folder: Path, *, subset: str, source: str = "auto", splits: Sequence[str] = ALL_SPLITS) -> FaceSet:
+    """One subset folder of the RAF-DB release layout (see the module docstring); only the
+    images of ``splits`` are read."""
     classes = subset_classes(subset)
-    names, labels = read_label_file(folder / layout.LABEL_FILE, subset)
-    split = np.array([layout.split_of(name) for name in names])
+    all_names, all_labels = read_label_file(folder / layout.LABEL_FILE, subset)
+    all_split = np.array([layout.split_of(name) for name in all_names])
+    # The crowd's distribution is 7-d basic for both subsets; only the basic set's classes match it.
+    all_distributions = None
+    dist_path = _find_distribution_file(folder, subset)
+    if dist_path is not None and subset == "basic":
+        all_distributions = read_distributions(dist_path, all_names)
+    keep = np.isin(all_split, list(splits))
+    names = [name for name, kept in zip(all_names, keep, strict=True) if kept]
+    labels, split = all_labels[keep], all_split[keep]
+    distributions = None if all_distributions is None else all_distributions[keep]
 
     aligned_dir, original_dir = folder / layout.ALIGNED_DIR, folder / layout.ORIGINAL_DIR
     manual_dir = folder / layout.MANUAL_DIR
@@ -311,6 +357,11 @@ def read_release(folder: Path, *, subset: str, source: str = "auto") -> FaceSet:
         landmarks_raw = np.asarray([m.landmarks for m in parsed], dtype=np.float64)  # (N, 5, 2)
         attributes = np.asarray([(m.gender, m.race, m.age) for m in parsed], dtype=np.int64)
 
+    if not names:
+        return FaceSet(
+            names=np.asarray([], dtype=str), images=np.zeros((0, ALIGNED_SIZE, ALIGNED_SIZE), np.uint8),
+            labels=labels, split=split, classes=classes,
+        )  # fmt: skip
     if source == "aligned":
         images = _load_many([aligned_dir / layout.aligned_name(name) for name in names])
     else:
@@ -360,12 +411,6 @@ def read_release(folder: Path, *, subset: str, source: str = "auto") -> FaceSet:
         box_paths = _annotation_paths(box_dir, names, layout.box_name, "bounding-box")
         boxes = np.asarray([_parse_file(p, layout.parse_box) for p in box_paths], dtype=np.float32)
 
-    # The crowd's distribution is 7-d basic for both subsets; only the basic set's classes match it.
-    distributions = None
-    dist_path = _find_distribution_file(folder, subset)
-    if dist_path is not None and subset == "basic":
-        distributions = read_distributions(dist_path, names)
-
     return FaceSet(
         names=np.asarray(names),
         images=faces_array,
@@ -384,20 +429,24 @@ def read_release(folder: Path, *, subset: str, source: str = "auto") -> FaceSet:
 
 
 def _class_tuple_for_names(names: set[str], subset: str, where: str) -> tuple[str, ...]:
-    """The class list for a set of class names: basic, compound, or (if none is known) custom."""
+    """The class list for a set of class names: basic, basic + contempt (CK+, FERPlus), compound,
+    or (if none is known) custom."""
     if names <= set(BASIC_EMOTIONS):
         return BASIC_EMOTIONS
+    if names <= set(BASIC_WITH_CONTEMPT):
+        return BASIC_WITH_CONTEMPT
     if names <= set(COMPOUND_BENCHMARK):
         return COMPOUND_BENCHMARK
-    known = set(BASIC_EMOTIONS) | set(COMPOUND_EMOTIONS)
+    known = set(BASIC_WITH_CONTEMPT) | set(COMPOUND_EMOTIONS)
     if names & known:
         unknown = sorted(names - known)
         raise DatasetError(f"{where}: unknown labels {unknown}; expected names from {list(subset_classes(subset))}")
     return tuple(sorted(names))
 
 
-def read_manifest(path: Path, *, subset: str = "basic") -> FaceSet:
-    """A manifest CSV: ``path,label,split[,lx1,ly1,...,lx5,ly5][,p_<class>...]``."""
+def read_manifest(path: Path, *, subset: str = "basic", splits: Sequence[str] = ALL_SPLITS) -> FaceSet:
+    """A manifest CSV: ``path,label,split[,lx1,ly1,...,lx5,ly5][,p_<class>...]``; only the images
+    of ``splits`` are read."""
     with path.open(newline="") as handle:
         reader = csv.DictReader(handle)
         header = reader.fieldnames or []
@@ -421,7 +470,7 @@ def read_manifest(path: Path, *, subset: str = "basic") -> FaceSet:
         classes = _class_tuple_for_names({label.lower() for label in raw_labels}, subset, str(path))
     lookup = {name.lower(): i for i, name in enumerate(classes)}
 
-    labels, splits, landmark_list, dists, image_paths = [], [], [], [], []
+    labels, split_list, landmark_list, dists, image_paths, names = [], [], [], [], [], []
     for line_no, (row, raw) in enumerate(zip(rows, raw_labels, strict=True), start=2):
         if raw.lstrip("-").isdigit():
             label = int(raw)
@@ -432,10 +481,13 @@ def read_manifest(path: Path, *, subset: str = "basic") -> FaceSet:
         else:
             raise DatasetError(f"{path} line {line_no}: unknown label {raw!r}, expected one of {list(classes)}")
         split = row["split"].strip()
-        if split not in SPLITS:
-            raise DatasetError(f"{path} line {line_no}: split {split!r} is not train or test")
+        if split not in ALL_SPLITS:
+            raise DatasetError(f"{path} line {line_no}: split {split!r} is not train, val or test")
+        if split not in splits:
+            continue
         labels.append(label)
-        splits.append(split)
+        split_list.append(split)
+        names.append(row["path"])
         image_paths.append(path.parent / row["path"])
         if landmark_columns:
             try:
@@ -455,14 +507,17 @@ def read_manifest(path: Path, *, subset: str = "basic") -> FaceSet:
         face, mapped = _to_aligned(image, points, image_paths[i])
         aligned_images.append(face)
         aligned_landmarks.append(mapped)
+    n = len(names)
     return FaceSet(
-        names=np.asarray([row["path"] for row in rows]),
-        images=np.stack(aligned_images),
+        names=np.asarray(names, dtype=str),
+        images=np.stack(aligned_images) if n else np.zeros((0, ALIGNED_SIZE, ALIGNED_SIZE), np.uint8),
         labels=np.asarray(labels, dtype=np.int64),
-        split=np.asarray(splits),
+        split=np.asarray(split_list, dtype=str),
         classes=classes,
-        landmarks=np.stack([p for p in aligned_landmarks if p is not None]) if landmark_columns else None,
-        distributions=np.asarray(dists, dtype=np.float32) if prob_columns else None,
+        landmarks=np.asarray([p for p in aligned_landmarks if p is not None], np.float32).reshape(n, 5, 2)
+        if landmark_columns
+        else None,
+        distributions=np.asarray(dists, dtype=np.float32).reshape(n, len(classes)) if prob_columns else None,
     )
 
 
@@ -473,9 +528,12 @@ def _images_in(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
 
-def read_class_folders(root: Path, *, subset: str = "basic", seed: int = 0) -> FaceSet:
+def read_class_folders(
+    root: Path, *, subset: str = "basic", seed: int = 0, splits: Sequence[str] = ALL_SPLITS
+) -> FaceSet:
     """``root/<class>/*`` or ``root/{train,test}/<class>/*``; faces are 100x100 aligned images or
-    face crops (resized). Folder names may use common spellings (``happy``, ``angry``...)."""
+    face crops (resized). Folder names may use common spellings (``happy``, ``angry``...);
+    ``contempt`` (CK+) is an eighth class. Only the images of ``splits`` are read."""
     if (root / "train").is_dir() and (root / "test").is_dir():
         layout = [(split, root / split) for split in SPLITS]
     else:
@@ -499,6 +557,14 @@ def read_class_folders(root: Path, *, subset: str = "basic", seed: int = 0) -> F
         split = np.asarray([split_of(p.name) for _, _, p in entries])
     else:
         split = np.where(stratified_split(labels, np.random.default_rng(seed)), "test", "train")
+    keep = np.isin(split, list(splits))
+    entries = [entry for entry, kept in zip(entries, keep, strict=True) if kept]
+    labels, split = labels[keep], split[keep]
+    if not entries:
+        return FaceSet(
+            names=np.asarray([], dtype=str), images=np.zeros((0, ALIGNED_SIZE, ALIGNED_SIZE), np.uint8),
+            labels=labels, split=split, classes=classes,
+        )  # fmt: skip
     loaded = _load_many([path for _, _, path in entries])
     images = [_to_aligned(img, None, path)[0] for img, (_, _, path) in zip(loaded, entries, strict=True)]
     names = [str(p.relative_to(root)) for _, _, p in entries]

@@ -20,24 +20,30 @@ import torch
 from torch import nn
 
 from training.losses import DLPCriterion
+from training.targets import sample_labels
 
 ALIGNED = 100
 
 
 @dataclass
 class DeviceData:
-    """One split on the device: ``images`` (N, 100, 100) uint8, ``labels`` (N,) int64."""
+    """One split on the device: ``images`` (N, 100, 100) uint8, ``labels`` (N,) int64 and,
+    when the data carry them, the crowd's ``distributions`` (N, C) float32."""
 
     images: torch.Tensor
     labels: torch.Tensor
+    distributions: torch.Tensor | None = None
 
     @classmethod
-    def from_arrays(cls, images: np.ndarray, labels: np.ndarray, device: torch.device) -> DeviceData:
+    def from_arrays(
+        cls, images: np.ndarray, labels: np.ndarray, device: torch.device, distributions: np.ndarray | None = None
+    ) -> DeviceData:
         if images.ndim != 3 or images.shape[1:] != (ALIGNED, ALIGNED):
             raise ValueError(f"expected aligned faces of shape (N, {ALIGNED}, {ALIGNED}), got {images.shape}")
         return cls(
             torch.as_tensor(np.ascontiguousarray(images), dtype=torch.uint8).to(device),
             torch.as_tensor(np.asarray(labels), dtype=torch.long).to(device),
+            None if distributions is None else torch.as_tensor(distributions, dtype=torch.float32).to(device),
         )
 
     def __len__(self) -> int:
@@ -90,6 +96,13 @@ class BatchSampler:
         left = torch.randint(0, ALIGNED - crop + 1, (b,), generator=generator)
         flips = torch.rand(b, generator=generator) < 0.5 if flip else torch.zeros(b, dtype=torch.bool)
         return top, left, flips
+
+    def sampled_labels(self, iteration: int, distributions: torch.Tensor) -> torch.Tensor:
+        """One label per sample of iteration ``iteration``'s batch, drawn from its ``distributions``
+        ``(B, C)``: the "probability" target. An image is in one batch per epoch, so it gets a
+        fresh draw each epoch; a pure function of ``(seed, iteration)``, so resumes repeat it."""
+        generator = torch.Generator().manual_seed((self.seed + 2) * 3_000_017 + iteration)
+        return sample_labels(distributions, generator)
 
 
 def learning_rate(iteration: int, base: float, steps: tuple[int, ...], gamma: float) -> float:
@@ -148,9 +161,15 @@ def train_iterations(
         top, left, flips = (t.to(device) for t in sampler.augmentation(iteration, crop, flip))
         x = crop_batch(data.images, index, top, left, flips, crop)  # (B, 1, crop, crop)
         y = data.labels[index]  # (B,)
+        p = data.distributions[index] if data.distributions is not None else None  # (B, C)
+        sampled = None
+        if criterion.classification.target == "probability":
+            if p is None:
+                raise ValueError("the probability target needs the crowd's distributions")
+            sampled = sampler.sampled_labels(iteration, p).to(device)  # (B,)
         with autocast(device, amp):
             logits, features = model(x)  # (B, C), (B, D)
-        loss, parts = criterion(logits, features, y, index)
+        loss, parts = criterion(logits, features, y, index, p, sampled)
         optimizer.zero_grad(set_to_none=True)
         if scaler is not None:
             scaler.scale(loss).backward()
@@ -213,16 +232,20 @@ def predict(
 def evaluate(
     model: nn.Module, data: DeviceData, *, crop: int, n_classes: int, batch_size: int = 256, amp: bool = False
 ) -> dict[str, float]:
-    """Softmax-head accuracy and mean diagonal (mean per-class recall) of ``data``, centre crops."""
-    from training.metrics import mean_diagonal
+    """Softmax-head accuracy, mean diagonal (mean per-class recall) and, when ``data`` carries the
+    crowd's distributions, the mean KL from them to the prediction; centre crops."""
+    from training.metrics import mean_diagonal, mean_kl
 
     probabilities, _ = predict(model, data.images, crop=crop, batch_size=batch_size, amp=amp)
     y_true = data.labels.cpu().numpy()
     y_pred = probabilities.argmax(1)
-    return {
+    result = {
         "accuracy": float((y_pred == y_true).mean()) if len(y_true) else float("nan"),
         "mean_diagonal": float(mean_diagonal(y_true, y_pred, n_classes)),
     }
+    if data.distributions is not None:
+        result["kl"] = mean_kl(data.distributions.cpu().numpy(), probabilities)
+    return result
 
 
 ProgressCallback = Callable[[StepRecord, int], None]

@@ -17,8 +17,9 @@ from __future__ import annotations
 from typing import Literal
 
 import torch
-import torch.nn.functional as F
 from torch import nn
+
+from training.targets import TargetLoss
 
 NeighbourSource = Literal["bank", "batch"]
 
@@ -199,17 +200,26 @@ class CenterLoss(nn.Module):
 
 
 class DLPCriterion(nn.Module):
-    """``L = L_softmax + lambda * L_aux`` where the auxiliary loss is LP, centre, or none."""
+    """``L = L_softmax + lambda * L_aux``: the softmax part is the cross-entropy with the target
+    of :class:`training.targets.TargetLoss` (the top class by default), the auxiliary loss is LP,
+    centre, or none."""
 
-    def __init__(self, auxiliary: nn.Module | None, lambda_: float) -> None:
+    def __init__(self, auxiliary: nn.Module | None, lambda_: float, classification: TargetLoss | None = None) -> None:
         super().__init__()
         self.auxiliary = auxiliary
         self.lambda_ = lambda_
+        self.classification = classification or TargetLoss("majority")
 
     def forward(
-        self, logits: torch.Tensor, features: torch.Tensor, labels: torch.Tensor, indices: torch.Tensor
+        self,
+        logits: torch.Tensor,
+        features: torch.Tensor,
+        labels: torch.Tensor,
+        indices: torch.Tensor,
+        distributions: torch.Tensor | None = None,
+        sampled: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        softmax = F.cross_entropy(logits.float(), labels)
+        softmax = self.classification(logits, labels, distributions, sampled)
         if self.auxiliary is None:
             return softmax, {"softmax": softmax.detach()}
         auxiliary = self.auxiliary(features, labels, indices)
@@ -230,15 +240,20 @@ def build_criterion(
     n_classes: int,
     dim: int,
     center_alpha: float = 0.5,
+    target: str = "majority",
+    multitarget_threshold: float = 0.3,
 ) -> DLPCriterion:
-    """``loss`` is ``"lp"``, ``"center"`` or ``"softmax"``."""
+    """``loss`` is ``"lp"``, ``"center"`` or ``"softmax"``; ``target`` one of
+    :data:`training.config.TARGETS`."""
+    classification = TargetLoss(target, threshold=multitarget_threshold)
     if loss == "softmax":
-        return DLPCriterion(None, 0.0)
+        return DLPCriterion(None, 0.0, classification)
     if loss == "center":
-        return DLPCriterion(CenterLoss(n_classes, dim, alpha=center_alpha), lambda_)
+        return DLPCriterion(CenterLoss(n_classes, dim, alpha=center_alpha), lambda_, classification)
     if loss == "lp":
         return DLPCriterion(
             LocalityPreservingLoss(k, source=neighbours, train_labels=train_labels, dim=dim, n_classes=n_classes),
             lambda_,
+            classification,
         )
     raise ValueError(f"unknown loss {loss!r}: expected lp, center or softmax")

@@ -1,6 +1,7 @@
 """The paper's evaluation protocol (PAPER.md 4): mean diagonal of the row-normalised confusion
-matrix (mean per-class recall, "balanced accuracy"), plain accuracy, per-class recall, and the
-confusion matrix as CSV and as a PNG plot.
+matrix (mean per-class recall, "balanced accuracy"), plain accuracy, per-class recall, the
+confusion matrix as CSV and as a PNG plot, and the mean KL divergence from the crowd's
+distribution to the predicted one (how well a model reproduces the humans' ambiguity).
 
 Classes absent from ``y_true`` have no recall (NaN) and are left out of the mean diagonal, as in
 scikit-learn's ``balanced_accuracy_score``; a prediction of such a class still counts as an error.
@@ -59,6 +60,24 @@ def accuracy(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> float:
     """Fraction of correct predictions."""
     true, pred = _check(y_true, y_pred, n_classes)
     return float(np.mean(true == pred))
+
+
+def mean_kl(human: np.ndarray, predicted: np.ndarray, eps: float = 1e-7) -> float:
+    """Mean over images of ``KL(p || q) = sum_k p_k log(p_k / q_k)`` from the human distribution
+    ``p`` ``(N, K)`` to the predicted one ``q`` ``(N, K)``. ``0 log 0 = 0``; rows of ``p`` are
+    renormalised; ``q`` is clipped at ``eps``, so a confident wrong prediction costs a large but
+    finite amount (``log(1 / eps)`` = 16.1 nats at most per unit of human mass)."""
+    p = np.asarray(human, dtype=np.float64)
+    q = np.asarray(predicted, dtype=np.float64)
+    if p.shape != q.shape or p.ndim != 2 or p.shape[0] == 0:
+        raise ValueError(f"human {p.shape} and predicted {q.shape} distributions must be (N, K) alike, N > 0")
+    if (p < 0).any() or not np.isfinite(p).all():
+        raise ValueError("human distributions must be finite and non-negative")
+    p = p / np.maximum(p.sum(axis=1, keepdims=True), eps)
+    q = np.maximum(q, eps)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(p > 0, p * (np.log(np.maximum(p, eps)) - np.log(q)), 0.0)
+    return float(terms.sum(axis=1).mean())
 
 
 @dataclass(frozen=True)

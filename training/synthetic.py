@@ -21,8 +21,9 @@ is exercised::
     DIR/compound/...                                  same, labels 1..11 (COMPOUND_BENCHMARK)
 
 Class frequencies follow RAF-DB's (happiness ~39%, fear ~2%), with a floor per class so that a
-small set still has every class in both splits; train:test is 5:1, stratified. Output is
-deterministic per seed (each image has its own generator seeded by ``(seed, subset, index)``).
+small set still has every class in both splits; train:test is 4:1, stratified (the released
+benchmark's proportions). Output is deterministic per seed (each image has its own generator
+seeded by ``(seed, subset, index)``).
 
 CLI: ``python -m training.synthetic --images N --seed S --out DIR [--compound M]``.
 """

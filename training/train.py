@@ -1,11 +1,19 @@
 """Train DLP-CNN (or the softmax / centre-loss baselines) on an aligned face set.
 
-    python -m training.train --data PATH --loss lp|center|softmax --out RUN [--iters N --batch-size B
-        --lr LR --lambda L --k K --device cpu|cuda ... (one flag per TrainConfig field)] [--resume]
+    python -m training.train --data PATH --loss lp|center|softmax --out RUN
+        [--target majority|probability|crossentropy|multitarget] [--preset paper|cpu]
+        [--seeds 0 1 2] [--iters N --batch-size B --lr LR --lambda L --k K --device cpu|cuda ...
+        (one flag per TrainConfig field)] [--fresh]
+
+Only the training split is read: a stratified, seeded validation split (``--val-fraction``,
+default 0.1; or the source's own, e.g. FER-2013's PublicTest) is carved from it for the
+evaluations during training and for model selection. The test split is read once, by
+``python -m training.evaluate``, at the end.
 
 ``RUN`` receives ``config.json``, ``metrics.jsonl`` (one JSON object per logged iteration or
-evaluation), ``checkpoint.pt`` (everything needed to continue exactly) and, at the end,
-``model.pt`` (weights, config, classes, final metrics).
+validation), ``checkpoint.pt`` (everything needed to continue exactly) and, at the end,
+``model.pt`` (weights, config, classes, final validation metrics). With ``--seeds``, one run
+per seed goes to ``RUN/seed_<s>/``.
 """
 
 from __future__ import annotations
@@ -24,13 +32,28 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from training.config import TrainConfig, add_config_arguments, config_from_args
+from training.config import PRESETS, TrainConfig, add_config_arguments, config_from_args
 from training.engine import BatchSampler, DeviceData, StepRecord, evaluate, train_iterations
 from training.losses import DLPCriterion, build_criterion
 from training.model import BaseDCNN, parameter_groups
 
 if TYPE_CHECKING:
     from training.datasets import FaceSet
+
+
+def concatenate(first: FaceSet, second: FaceSet) -> FaceSet:
+    """The images of two face sets of the same classes, one after the other."""
+    from dataclasses import fields, replace
+
+    changes: dict[str, Any] = {}
+    for field in fields(first):
+        a, b = getattr(first, field.name), getattr(second, field.name)
+        if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
+            changes[field.name] = np.concatenate([a, b])
+        elif isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+            changes[field.name] = None
+    return replace(first, **changes)
+
 
 CHECKPOINT = "checkpoint.pt"
 MODEL = "model.pt"
@@ -47,11 +70,30 @@ def resolve_device(name: str) -> torch.device:
 
 
 def data_version(dataset: FaceSet) -> str:
-    """A short content hash of names, labels and splits: which data a model was trained on."""
+    """A short content hash of names, labels, splits and distributions of the images a model was
+    trained and selected on (pass the training and validation images)."""
     digest = hashlib.sha256()
     for name, label, split in zip(dataset.names.tolist(), dataset.labels.tolist(), dataset.split.tolist(), strict=True):
         digest.update(f"{name}\t{label}\t{split}\n".encode())
+    if dataset.distributions is not None:
+        digest.update(np.ascontiguousarray(dataset.distributions, dtype=np.float32).tobytes())
     return digest.hexdigest()[:16]
+
+
+def training_and_validation(dataset: FaceSet, config: TrainConfig) -> tuple[FaceSet, FaceSet | None]:
+    """The images a run learns from and the ones it is selected on; the test split is never read.
+
+    A source's own validation split (``split == "val"``) is used when there is one; otherwise a
+    stratified, seeded ``config.val_fraction`` of the training split is held out.
+    """
+    from training.datasets import validation_split
+
+    if not (dataset.split == "train").any():
+        raise ValueError(f"the dataset at {config.data or '(in memory)'} has no training images")
+    train_set = dataset.where("train")
+    if (dataset.split == "val").any():
+        return train_set, dataset.where("val")
+    return validation_split(train_set, config.val_fraction, config.seed)
 
 
 def build_model(config: TrainConfig, n_classes: int) -> BaseDCNN:
@@ -79,6 +121,8 @@ def build_criterion_for(config: TrainConfig, train_labels: torch.Tensor, n_class
         n_classes=n_classes,
         dim=config.feature_dim,
         center_alpha=config.center_alpha,
+        target=config.target,
+        multitarget_threshold=config.multitarget_threshold,
     )
 
 
@@ -142,7 +186,7 @@ def _truncate_metrics(path: Path, iteration: int) -> None:
 class TrainResult:
     run_dir: Path
     iterations: int
-    metrics: dict[str, float]  # final test metrics of the softmax head
+    metrics: dict[str, float]  # final validation metrics of the softmax head (empty without validation)
 
 
 def train(
@@ -169,7 +213,8 @@ def train(
     if dataset is None:
         from training.datasets import load_dataset
 
-        dataset = load_dataset(config.data, subset=config.subset)
+        # Only the training (and a source's validation) split is read: the test split stays unread.
+        dataset = load_dataset(config.data, subset=config.subset, require_splits=("train",), splits=("train", "val"))
     run_dir = Path(config.out)
     run_dir.mkdir(parents=True, exist_ok=True)
     device = resolve_device(config.device)
@@ -177,22 +222,27 @@ def train(
         torch.set_num_threads(config.threads)
     classes = tuple(dataset.classes)
     n_classes = len(classes)
-    if not (dataset.split == "train").any():
-        raise ValueError(f"the dataset at {config.data or '(in memory)'} has no training images")
-    train_set = dataset.where("train")
+    train_set, val_set = training_and_validation(dataset, config)
+    if config.target != "majority" and train_set.distributions is None:
+        raise ValueError(
+            f"--target {config.target} trains on the crowd's distributions, and this dataset has none "
+            "(RAF-DB's distribution_basic.txt, p_<class> manifest columns or FERPlus votes)"
+        )
     seed_everything(config.seed)
-    train_data = DeviceData.from_arrays(train_set.images, train_set.labels, device)
-    # A set without a test split still trains (evaluations are skipped).
-    test_mask = dataset.split == "test"
-    test_images = dataset.images[test_mask] if test_mask.any() else np.zeros((0, 100, 100), np.uint8)
-    test_data = DeviceData.from_arrays(test_images, dataset.labels[test_mask], device)
+    train_data = DeviceData.from_arrays(train_set.images, train_set.labels, device, train_set.distributions)
+    # A run without a validation split still trains (evaluations are skipped).
+    val_data = (
+        DeviceData.from_arrays(val_set.images, val_set.labels, device, val_set.distributions)
+        if val_set is not None
+        else DeviceData.from_arrays(np.zeros((0, 100, 100), np.uint8), np.zeros(0, np.int64), device)
+    )
     model = build_model(config, n_classes).to(device)
     optimizer = build_optimizer(config, model)
     criterion = build_criterion_for(config, train_data.labels, n_classes).to(device)
     amp = config.amp and device.type == "cuda"
     use_scaler = amp and not torch.cuda.is_bf16_supported()
     scaler = torch.amp.GradScaler("cuda") if use_scaler else None
-    version = data_version(dataset)
+    version = data_version(train_set if val_set is None else concatenate(train_set, val_set))
     start = 0
     checkpoint_path = run_dir / CHECKPOINT
     metrics_path = run_dir / METRICS
@@ -243,10 +293,10 @@ def train(
             handle.write(json.dumps(entry) + "\n")
 
     def run_evaluation(iteration: int) -> dict[str, float]:
-        if not len(test_data):
+        if not len(val_data):
             return {}
-        result = evaluate(model, test_data, crop=config.crop, n_classes=n_classes, batch_size=config.eval_batch_size)
-        log({"iteration": iteration, "split": "test", **result})
+        result = evaluate(model, val_data, crop=config.crop, n_classes=n_classes, batch_size=config.eval_batch_size)
+        log({"iteration": iteration, "split": "val", **result})
         model.train()
         return result
 
@@ -273,7 +323,7 @@ def train(
     bar.close()
     if stop < config.iters:
         return TrainResult(run_dir, stop, {})
-    final = run_evaluation(config.iters) if len(test_data) else {}
+    final = run_evaluation(config.iters) if len(val_data) else {}
     save_atomically(
         {
             "config": config.to_dict(),
@@ -289,21 +339,40 @@ def train(
     return TrainResult(run_dir, config.iters, final)
 
 
+def seed_runs(config: TrainConfig, seeds: list[int]) -> list[TrainConfig]:
+    """One config per seed, writing to ``<out>/seed_<s>`` (what ``training.evaluate`` averages)."""
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"--seeds lists a seed twice: {seeds}")
+    return [config.replace(seed=seed, out=str(Path(config.out) / f"seed_{seed}")) for seed in seeds]
+
+
 def main(argv: list[str] | None = None) -> int:
+    from training.datasets import load_dataset
+
     parser = argparse.ArgumentParser(prog="python -m training.train", description=__doc__.split("\n\n")[0])
     add_config_arguments(parser)
+    parser.add_argument("--preset", choices=sorted(PRESETS), default="paper", help="recipe the flags override")
+    parser.add_argument("--seeds", type=int, nargs="+", help="train one run per seed into OUT/seed_<s>")
+    parser.add_argument("--no-contempt", action="store_true", help="FERPlus / CK+: leave contempt out")
     parser.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint in --out and start over")
     parser.add_argument("--resume", action="store_true", help="continue from --out/checkpoint.pt (the default)")
     args = parser.parse_args(argv)
     try:
-        config = config_from_args(args)
+        config = config_from_args(args, PRESETS[args.preset])
         if not config.data:
             parser.error("--data is required")
-        result = train(config, resume=not args.fresh)
+        configs = seed_runs(config, args.seeds) if args.seeds else [config]
+        # Only the training (and a source's validation) split is loaded: the test split stays unread.
+        dataset = load_dataset(
+            config.data, subset=config.subset, require_splits=("train",), splits=("train", "val"),
+            contempt=not args.no_contempt,
+        )  # fmt: skip
+        for one in configs:
+            result = train(one, dataset, resume=not args.fresh)
+            print(json.dumps({"run": str(result.run_dir), "iterations": result.iterations, **result.metrics}))
     except (ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(json.dumps({"run": str(result.run_dir), "iterations": result.iterations, **result.metrics}))
     return 0
 
 

@@ -188,12 +188,12 @@ def test_it_rejects_mismatched_distribution_and_landmark_counts(basic_copy: Path
 def test_it_rejects_bad_manifests(tmp_path: Path) -> None:
     cv2.imwrite(str(tmp_path / "a.png"), np.zeros((100, 100), np.uint8))
     bad_label = _write_manifest(
-        tmp_path / "a.csv", ["path", "label", "split"], [["a.png", "anger", "train"], ["a.png", "contempt", "test"]]
+        tmp_path / "a.csv", ["path", "label", "split"], [["a.png", "anger", "train"], ["a.png", "bored", "test"]]
     )
     with pytest.raises(DatasetError, match="unknown label"):
         load_dataset(bad_label)
-    bad_split = _write_manifest(tmp_path / "b.csv", ["path", "label", "split"], [["a.png", "anger", "val"]])
-    with pytest.raises(DatasetError, match="not train or test"):
+    bad_split = _write_manifest(tmp_path / "b.csv", ["path", "label", "split"], [["a.png", "anger", "dev"]])
+    with pytest.raises(DatasetError, match="not train, val or test"):
         load_dataset(bad_split)
     few_points = _write_manifest(
         tmp_path / "c.csv", ["path", "label", "split", "lx1", "ly1"], [["a.png", 0, "train", 1, 2]]
@@ -209,11 +209,23 @@ def test_it_rejects_bad_manifests(tmp_path: Path) -> None:
 
 
 def test_it_rejects_an_unknown_class_folder_among_known_ones(tmp_path: Path) -> None:
-    for name in ("happy", "contempt"):
+    for name in ("happy", "bored"):
         (tmp_path / name).mkdir()
         cv2.imwrite(str(tmp_path / name / "x.png"), np.zeros((100, 100), np.uint8))
-    with pytest.raises(DatasetError, match=r"unknown labels \['contempt'\]"):
+    with pytest.raises(DatasetError, match=r"unknown labels \['bored'\]"):
         load_dataset(tmp_path, require_splits=())
+
+
+def test_it_reads_ck_plus_class_folders_with_contempt_as_an_eighth_class(tmp_path: Path) -> None:
+    for name in ("anger", "contempt", "disgust", "fear", "happy", "sadness", "surprise"):
+        for i in range(5):
+            (tmp_path / name).mkdir(exist_ok=True)
+            cv2.imwrite(str(tmp_path / name / f"{i}.png"), np.full((100, 100), i, np.uint8))
+    faces = load_dataset(tmp_path)
+    assert faces.classes == (*BASIC_EMOTIONS, "contempt")
+    assert faces.class_counts().tolist() == [5, 5, 5, 5, 5, 5, 0, 5]
+    # 4:1 per class, the released benchmark's proportions.
+    assert (faces.split == "test").sum() == 7 and (faces.split == "train").sum() == 28
 
 
 def test_it_refuses_a_faceset_with_mismatched_counts() -> None:

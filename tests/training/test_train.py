@@ -10,7 +10,8 @@ import torch
 
 from training.config import TrainConfig, add_config_arguments, config_from_args
 from training.datasets import FaceSet, load_dataset
-from training.train import CHECKPOINT, METRICS, load_checkpoint, train
+from training.engine import DeviceData, evaluate
+from training.train import CHECKPOINT, METRICS, load_checkpoint, model_from_checkpoint, train
 
 TINY = {"channels": (4, 4, 8, 8, 8, 8), "feature_dim": 16, "batch_size": 8, "log_every": 2, "progress": False}
 
@@ -65,13 +66,18 @@ def test_it_refuses_to_resume_with_another_recipe(tmp_path: Path) -> None:
 def test_it_beats_chance_on_the_synthetic_expression_set_after_a_short_run(synthetic_root: Path, tmp_path) -> None:
     faces = load_dataset(synthetic_root, subset="basic")
     config = TrainConfig(
-        loss="lp", k=5, iters=100, batch_size=32, lr=0.01, lr_steps=(80,), channels=(8, 8, 16, 16, 16, 16),
-        feature_dim=64, eval_every=0, log_every=20, threads=1, progress=False, out=str(tmp_path),
+        loss="lp", k=5, iters=160, batch_size=32, lr=0.01, lr_steps=(130,), channels=(8, 8, 16, 16, 16, 16),
+        feature_dim=64, eval_every=0, log_every=20, threads=1, progress=False, out=str(tmp_path), flip=True, val_fraction=0.0,
     )  # fmt: skip
     result = train(config, faces)
+    assert result.metrics == {}  # no validation split asked for
+    test = faces.where("test")
+    model = model_from_checkpoint(load_checkpoint(tmp_path))
+    figures = evaluate(model, DeviceData.from_arrays(test.images, test.labels, torch.device("cpu")), crop=90,
+                       n_classes=7)  # fmt: skip
     chance = 1 / 7
-    # Measured 0.43 mean diagonal at 100 iterations (seed 0); chance is 0.14.
-    assert result.metrics["mean_diagonal"] > 2 * chance
+    # Measured 0.42 mean diagonal on the test split at 160 iterations (seed 0); chance is 0.14.
+    assert figures["mean_diagonal"] > 2 * chance
 
 
 def test_it_generates_a_flag_for_every_config_field() -> None:
