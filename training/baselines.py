@@ -114,6 +114,11 @@ def fit_svm(x: np.ndarray, y: np.ndarray, feature: str, config: BaselineConfig) 
         )  # fmt: skip
         return Pipeline([("normalise", normaliser_for(feature)), ("svm", OneVsOneClassifier(svm))])
 
+    if len(config.c_grid) == 1:  # nothing to choose: no cross-validation
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model = build(config.c_grid[0]).fit(x, y)
+        return FittedModel(model, {"C": float(config.c_grid[0]), "cv_folds": 0})
     x_cv, y_cv = cv_sample(x, y, config.cv_max, config.seed)
     folds = StratifiedKFold(fold_count(y_cv, config.cv_folds), shuffle=True, random_state=config.seed)
     search = GridSearchCV(

@@ -2,13 +2,13 @@
 
     python -m training.figures RUN [RUN...] [--out DIR] [--embedding tsne|pca]
 
-- ``curves.png``: training loss (total and softmax part), auxiliary loss and test mean diagonal
+- ``curves.png``: training loss (total and softmax part), auxiliary loss and validation mean diagonal
   against iterations, one line per run;
 - ``embedding_<run>.png``: 2-D embedding of test deep features coloured by class (paper
   Fig. 9), from ``RUN/features_basic_test.npz`` written by :mod:`training.evaluate`;
 - ``sweep_lambda.png`` / ``sweep_k.png``: mean diagonal against lambda (runs sharing k) and
   against k (runs sharing lambda) for LP runs (paper Fig. 8);
-- ``convergence.png``: LP against centre loss, softmax loss and test mean diagonal per
+- ``convergence.png``: LP against centre loss, softmax loss and validation mean diagonal per
   iteration (paper Fig. 10).
 ``DIR`` defaults to the run itself for one run, else ``figures/`` beside the first run.
 """
@@ -37,7 +37,7 @@ def _plt() -> Any:
 def read_log(run: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Train and test lines of ``RUN/metrics.jsonl``."""
     lines = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
-    return [r for r in lines if r.get("split") == "train"], [r for r in lines if r.get("split") == "test"]
+    return [r for r in lines if r.get("split") == "train"], [r for r in lines if r.get("split") in ("val", "test")]
 
 
 def run_config(run: Path) -> dict[str, Any]:
@@ -76,7 +76,7 @@ def plot_curves(runs: list[Path], path: Path) -> Path:
             axes[2].plot([r["iteration"] for r in test], [100 * r["mean_diagonal"] for r in test], "o-", label=label)
     axes[0].set(title="training loss (dashed: softmax part)", xlabel="iteration")
     axes[1].set(title="auxiliary loss (LP / centre)", xlabel="iteration", yscale="log")
-    axes[2].set(title="test mean diagonal (%), softmax head", xlabel="iteration")
+    axes[2].set(title="validation mean diagonal (%), softmax head", xlabel="iteration")
     axes[0].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -149,7 +149,7 @@ def plot_sweeps(runs: list[Path], out: Path) -> list[Path]:
 
 
 def plot_convergence(runs: list[Path], path: Path) -> Path | None:
-    """Softmax loss and test mean diagonal of LP and centre-loss runs (and softmax) per iteration."""
+    """Softmax loss and validation mean diagonal of LP and centre-loss runs (and softmax) per iteration."""
     chosen = [r for r in runs if run_config(r)["loss"] in ("lp", "center", "softmax")]
     if not {"lp", "center"} <= {run_config(r)["loss"] for r in chosen}:
         return None
@@ -162,7 +162,7 @@ def plot_convergence(runs: list[Path], path: Path) -> Path | None:
         if test:
             axes[1].plot([r["iteration"] for r in test], [100 * r["mean_diagonal"] for r in test], "o-", label=label)
     axes[0].set(title="softmax loss on training batches", xlabel="iteration", yscale="log")
-    axes[1].set(title="test mean diagonal (%)", xlabel="iteration")
+    axes[1].set(title="validation mean diagonal (%)", xlabel="iteration")
     axes[0].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -21,5 +21,8 @@ def test_it_evaluates_basic_and_compound_with_the_softmax_head_svm_and_lda(synth
     assert json.loads((tmp_path / "eval.json").read_text())["basic"]["svm"]["n_test"] == (basic.split == "test").sum()
     assert (tmp_path / "confusion_compound_lda.png").exists() and (tmp_path / "confusion_basic_softmax.csv").exists()
     assert 0 <= summary(result)["basic_svm_mean_diagonal"] <= 1
+    # The baselines' SVM: one-vs-one, C chosen by cross-validation on the training split.
+    assert result["basic"]["svm"]["cv_folds"] >= 2 and result["basic"]["svm"]["C"] in (0.001, 0.01, 0.1)
+    assert result["kl"] == result["basic"]["softmax"]["kl"] > 0  # the synthetic set carries distributions
     written = {p.name for p in make_figures([tmp_path], tmp_path / "figures", embedding="pca")}
     assert {"curves.png", f"embedding_{tmp_path.name}.png"} <= written

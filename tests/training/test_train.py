@@ -67,7 +67,8 @@ def test_it_beats_chance_on_the_synthetic_expression_set_after_a_short_run(synth
     faces = load_dataset(synthetic_root, subset="basic")
     config = TrainConfig(
         loss="lp", k=5, iters=160, batch_size=32, lr=0.01, lr_steps=(130,), channels=(8, 8, 16, 16, 16, 16),
-        feature_dim=64, eval_every=0, log_every=20, threads=1, progress=False, out=str(tmp_path), flip=True, val_fraction=0.0,
+        feature_dim=64, eval_every=0, log_every=20, threads=1, progress=False, out=str(tmp_path), flip=True,
+        val_fraction=0.0,
     )  # fmt: skip
     result = train(config, faces)
     assert result.metrics == {}  # no validation split asked for
