@@ -42,7 +42,7 @@ class ExportedClassifier(nn.Module):
 def model_card(checkpoint: dict[str, Any], run_dir: Path | None) -> dict[str, Any]:
     """Everything a user of the exported file needs to know, as a JSON-ready dict."""
     config = checkpoint["config"]
-    metrics: dict[str, Any] = {"softmax_test": checkpoint.get("metrics", {})}
+    metrics: dict[str, Any] = {"softmax_validation": checkpoint.get("metrics", {})}
     if run_dir is not None and (run_dir / "eval.json").exists():
         metrics = json.loads((run_dir / "eval.json").read_text())
     extra = checkpoint.get("extra", {}) or {}

@@ -339,6 +339,21 @@ def vote_distribution(rng: np.random.Generator, label: int, intensity: float, k:
     return mass / mass.sum()
 
 
+def crowd_votes(distributions: np.ndarray, n_votes: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Simulate a crowd: ``n_votes`` annotators per image each pick one class from the image's
+    plausible distribution ``(N, K)``. Returns the vote shares ``(N, K)`` float32 (the observed
+    human distribution) and the majority label ``(N,)`` int64 (ties broken at random, seeded),
+    which is what a crowd-labelled dataset ships (FERPlus: 10 votes; RAF-DB: about 40)."""
+    if n_votes < 1:
+        raise ValueError(f"n_votes must be positive, got {n_votes}")
+    p = np.asarray(distributions, dtype=np.float64)
+    rng = np.random.default_rng([seed, 7_919])
+    votes = np.stack([rng.multinomial(n_votes, row / row.sum()) for row in p])  # (N, K)
+    noise = rng.random(votes.shape)  # tie-break only: a vote count always outranks it
+    labels = np.argmax(votes + noise * 0.5, axis=1)
+    return (votes / n_votes).astype(np.float32), labels.astype(np.int64)
+
+
 def _write_face(subset_dir: Path, name: str, face: DrawnFace) -> None:
     stem = name.rsplit(".", 1)[0]
     cv2.imwrite(str(subset_dir / "Image" / "original" / name), face.original, [cv2.IMWRITE_JPEG_QUALITY, 92])

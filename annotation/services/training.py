@@ -265,7 +265,7 @@ def training_run_execute(*, run: TrainingRun, reporter: JobReporter) -> Training
             _store(run, key, run_dir / relative)
     for path in [*figures, *sorted(run_dir.glob("confusion_*.png"))]:
         _store(run, f"plot_{path.stem}", path)
-    run.metrics = {"iterations": result.iterations, "softmax_test": result.metrics, **summary(evaluation)}
+    run.metrics = {"iterations": result.iterations, "softmax_validation": result.metrics, **summary(evaluation)}
     TrainingRun.objects.filter(pk=run.pk).update(metrics=run.metrics)
     job_set_result(job_id=run.job_id, result={"training_run": run.pk, **run.metrics}, message="Finished")
     # The checkpoint (optimizer state and feature bank) is only needed to resume.

@@ -52,7 +52,7 @@ def test_partition_names_compound_classes_in_the_papers_convention() -> None:
     g = np.stack(
         [
             dist(surprise=0.45, happiness=0.45, neutral=0.1),
-            dist(disgust=0.4, anger=0.4, neutral=0.2),
+            dist(disgust=0.45, anger=0.45, neutral=0.1),
             dist(fear=0.5, surprise=0.5),
         ]
     )
@@ -67,12 +67,23 @@ def test_pairs_outside_the_twelve_compound_classes_are_left_out() -> None:
     assert part.subset.tolist() == [""]
 
 
-def test_an_image_in_both_subsets_goes_to_basic() -> None:
+def test_an_image_with_neutral_as_its_basic_label_stays_basic() -> None:
     g = dist(neutral=0.5, sadness=0.14, anger=0.14, fear=0.08, happiness=0.08, surprise=0.06)[None]
     assert basic_labels(g).tolist() == [N]
     assert compound_pairs(g)[0].tolist() == [SA, A]
     part = partition(g, min_class_size=0)
     assert (part.subset[0], part.name[0]) == ("basic", "neutral")
+
+
+def test_an_image_with_a_valid_neutral_label_is_not_compound() -> None:
+    # Neutral, sadness and anger are all valid under the 7-class rule: no basic label, and the
+    # two-tab pair (sadness, anger) is not used because neutral is among the valid labels.
+    g = dist(sadness=0.35, anger=0.3, neutral=0.3, fear=0.05)[None]
+    assert compound_pairs(g)[0].tolist() == [SA, A]
+    assert partition(g, min_class_size=0).subset.tolist() == [""]
+    # With neutral below the mean the same pair is compound.
+    weak = dist(sadness=0.45, anger=0.4, neutral=0.1, fear=0.05)[None]
+    assert partition(weak, min_class_size=0).name.tolist() == ["sadly angry"]
 
 
 def test_small_classes_are_dropped() -> None:
@@ -82,11 +93,11 @@ def test_small_classes_are_dropped() -> None:
     assert part.subset.tolist() == ["basic"] * 5 + ["", ""]
 
 
-def test_the_split_is_stratified_five_to_one_and_seeded() -> None:
+def test_the_split_is_stratified_four_to_one_and_seeded() -> None:
     labels = np.repeat([0, 1, 2], [600, 120, 60])
     split = stratified_split(labels, seed=4)
     for cls, size in zip([0, 1, 2], [600, 120, 60], strict=True):
-        assert np.sum((labels == cls) & (split == "test")) == size // 6
+        assert np.sum((labels == cls) & (split == "test")) == size // 5
     assert (split == stratified_split(labels, seed=4)).all()
     assert not (split == stratified_split(labels, seed=5)).all()
 
