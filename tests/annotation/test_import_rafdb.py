@@ -147,6 +147,10 @@ def test_it_round_trips_the_synthetic_rafdb_set(project, tmp_path):
             "the same image as",
         ),
         (lambda root: shutil.rmtree(root / "basic") or shutil.rmtree(root / "compound"), "holds no RAF-DB layout"),
+        # The layout's one rule (training.rafdb_layout): the distribution file lists exactly the
+        # label file's images, and the label file no name twice.
+        (lambda root: _drop_last_line(root / "basic" / "distribution_basic.txt"), "without a distribution"),
+        (lambda root: _repeat_first_line(root / "basic" / layout.LABEL_FILE), "is listed twice"),
     ],
 )
 def test_it_changes_nothing_when_any_part_of_the_copy_is_bad(copy, project, breakage, message):
@@ -174,3 +178,12 @@ def test_it_imports_from_the_command_line_and_reports_problems(copy, project, tm
     with pytest.raises(CommandError, match="not an integer"):
         call_command("import_rafdb", str(copy), "--project", str(other.pk), verbosity=0)
     assert not Image.objects.filter(project=other).exists()
+
+
+def _drop_last_line(path: Path) -> None:
+    path.write_text("\n".join(path.read_text().splitlines()[:-1]) + "\n")
+
+
+def _repeat_first_line(path: Path) -> None:
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([*lines, lines[0]]) + "\n")
