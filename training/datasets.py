@@ -136,6 +136,21 @@ class FaceSet:
         return np.bincount(self.labels, minlength=len(self.classes))
 
 
+def concatenate(first: FaceSet, second: FaceSet) -> FaceSet:
+    """The faces of two sets of the same classes, ``first``'s then ``second``'s; an optional array
+    present in only one of them is dropped."""
+    if first.classes != second.classes:
+        raise DatasetError(f"cannot join sets of different classes: {first.classes} and {second.classes}")
+    changes: dict[str, np.ndarray | None] = {}
+    for field in fields(first):
+        a, b = getattr(first, field.name), getattr(second, field.name)
+        if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
+            changes[field.name] = np.concatenate([a, b])
+        elif isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+            changes[field.name] = None
+    return replace(first, **changes)  # type: ignore[arg-type]
+
+
 # ---------------------------------------------------------------------------- entry point
 
 

@@ -145,6 +145,7 @@ class DrawnFace:
     box: np.ndarray  # (4,) x1 y1 x2 y2
     attributes: tuple[int, int, int]  # gender, race, age
     intensity: float
+    expression: np.ndarray  # (8,) the drawn parameters (PARAMS), after identity noise and clipping
 
 
 def _to_fixed(points: np.ndarray) -> np.ndarray:
@@ -320,23 +321,34 @@ def _draw_face(rng: np.random.Generator, label_name: str) -> DrawnFace:
     box = np.clip(box, 0, [canvas_w - 1, canvas_h - 1, canvas_w - 1, canvas_h - 1])
     landmarks = np.clip(landmarks, 0, [canvas_w - 1, canvas_h - 1])
     auto = np.clip(auto, 0, [canvas_w - 1, canvas_h - 1])
-    return DrawnFace(original, landmarks, auto, box, (gender, race, age), intensity)
+    drawn = np.array([curve, opening, width, brow, inner, eye, wrinkle, sneer], dtype=np.float64)
+    return DrawnFace(original, landmarks, auto, box, (gender, race, age), intensity, drawn)
 
 
-def vote_distribution(rng: np.random.Generator, label: int, intensity: float, k: int = 7) -> np.ndarray:
-    """A plausible 7-d crowd distribution ``(k,)`` for a basic image: the true class dominant,
-    weaker for faint expressions, which leak towards neutral."""
-    mass = rng.dirichlet(np.full(k, 0.6))
-    p_true = 0.45 + 0.45 * intensity
-    mass[label] = 0.0
-    mass = mass / mass.sum() * (1.0 - p_true)
-    mass[label] = p_true
-    neutral = BASIC_EMOTIONS.index("neutral")
-    if label != neutral:
-        leak = (1.0 - intensity) * 0.3
-        mass = mass * (1 - leak)
-        mass[neutral] += leak
-    return mass / mass.sum()
+# Annotators judge a face less sharply than the generator's own noise model: their posterior
+# uses PARAM_NOISE widened by this factor.
+PERCEPTION_NOISE = 1.5
+_INTENSITY_GRID = np.linspace(0.3, 1.0, 8)
+_CLIPPED = np.array([name in ("open", "wrinkle", "sneer") for name in PARAMS])
+
+
+def plausible_distribution(expression: np.ndarray, *, perception: float = PERCEPTION_NOISE) -> np.ndarray:
+    """The 7-d distribution ``(7,)`` an ideal crowd would give a drawn face: the posterior over the
+    basic classes of its drawn parameters ``(8,)`` under the generator's own model (class ``k``
+    draws ``intensity * EXPRESSIONS[k] + noise``, intensity uniform in [0.3, 1], neutral at
+    intensity 1; opening, wrinkle and sneer clipped at 0), with a uniform prior and the noise
+    widened by ``perception``. So the distribution follows what is visible in the face: a faint
+    smile is part happy, part neutral; a wide-eyed open mouth part surprise, part fear."""
+    sigma = PARAM_NOISE * perception
+    log_likelihood = np.empty(len(BASIC_EMOTIONS))
+    for k, name in enumerate(BASIC_EMOTIONS):
+        grid = np.array([1.0]) if name == "neutral" else _INTENSITY_GRID
+        means = grid[:, None] * EXPRESSIONS[name][None, :]  # (G, 8)
+        means[:, _CLIPPED] = np.maximum(means[:, _CLIPPED], 0.0)
+        terms = -0.5 * (((expression[None, :] - means) / sigma) ** 2).sum(axis=1)  # (G,)
+        log_likelihood[k] = terms.max() + np.log(np.mean(np.exp(terms - terms.max())))
+    posterior = np.exp(log_likelihood - log_likelihood.max())
+    return posterior / posterior.sum()
 
 
 def crowd_votes(distributions: np.ndarray, n_votes: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -370,8 +382,8 @@ def _write_face(subset_dir: Path, name: str, face: DrawnFace) -> None:
 
 def _generate_chunk(
     subset_dir: Path, seed: int, subset_id: int, items: list[tuple[int, str, str]]
-) -> list[tuple[str, float]]:
-    """Draw and write the faces ``items`` = [(index, name, class name)]; returns (name, intensity)."""
+) -> list[tuple[str, np.ndarray]]:
+    """Draw and write the faces ``items`` = [(index, name, class name)]; returns (name, drawn parameters)."""
     out = []
     for index, name, label_name in items:
         rng = np.random.default_rng([seed, subset_id, index])
@@ -386,7 +398,7 @@ def _generate_chunk(
                 attempt += 1
                 face = _draw_face(np.random.default_rng([seed, subset_id, index, attempt]), label_name)
         _write_face(subset_dir, name, face)
-        out.append((name, face.intensity))
+        out.append((name, face.expression))
     return out
 
 
@@ -434,7 +446,7 @@ def generate_subset(
     items = [(i, names[i], classes[labels[i]]) for i in range(n_images)]
     chunk = 250
     chunks = [items[i : i + chunk] for i in range(0, n_images, chunk)]
-    results: list[tuple[str, float]] = []
+    results: list[tuple[str, np.ndarray]] = []
     bar = tqdm(total=n_images, desc=f"synthetic {subset}", unit="img", disable=not progress)
     if n_jobs == 1:
         for part in chunks:
@@ -452,11 +464,10 @@ def generate_subset(
     lines = [f"{names[i]} {labels[i] + 1}\n" for i in order]
     (subset_dir / "EmoLabel" / "list_patition_label.txt").write_text("".join(lines))
     if subset == "basic":
-        intensity = dict(results)
+        drawn = dict(results)
         dist_lines = []
         for i in order:
-            dist_rng = np.random.default_rng([seed, subset_id, i, 7])
-            dist = vote_distribution(dist_rng, int(labels[i]), intensity[names[i]])
+            dist = plausible_distribution(drawn[names[i]])
             dist_lines.append(names[i] + " " + " ".join(f"{v:.4f}" for v in dist) + "\n")
         (subset_dir / "EmoLabel" / "distribution_basic.txt").write_text("".join(dist_lines))
     return subset_dir

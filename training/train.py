@@ -41,20 +41,6 @@ if TYPE_CHECKING:
     from training.datasets import FaceSet
 
 
-def concatenate(first: FaceSet, second: FaceSet) -> FaceSet:
-    """The images of two face sets of the same classes, one after the other."""
-    from dataclasses import fields, replace
-
-    changes: dict[str, Any] = {}
-    for field in fields(first):
-        a, b = getattr(first, field.name), getattr(second, field.name)
-        if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
-            changes[field.name] = np.concatenate([a, b])
-        elif isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-            changes[field.name] = None
-    return replace(first, **changes)
-
-
 CHECKPOINT = "checkpoint.pt"
 MODEL = "model.pt"
 METRICS = "metrics.jsonl"
@@ -242,6 +228,8 @@ def train(
     amp = config.amp and device.type == "cuda"
     use_scaler = amp and not torch.cuda.is_bf16_supported()
     scaler = torch.amp.GradScaler("cuda") if use_scaler else None
+    from training.datasets import concatenate
+
     version = data_version(train_set if val_set is None else concatenate(train_set, val_set))
     start = 0
     checkpoint_path = run_dir / CHECKPOINT
