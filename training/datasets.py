@@ -24,6 +24,11 @@ Formats (see ``docs/training.md``):
   ``label`` is a class name or a 0-based index; paths are relative to the CSV's folder.
 - Class folders: ``DIR/<class>/*.jpg`` (split 4:1 stratified with a fixed seed, or by a
   ``train_``/``test_`` file-name prefix) or ``DIR/train/<class>/`` + ``DIR/test/<class>/``.
+- FER-2013 (+ FERPlus's votes), CK+ and JAFFE in their distributed formats:
+  :mod:`training.public_datasets`.
+
+The release layout's text files are parsed by :mod:`training.rafdb_layout`, the reader the
+platform's ``import_rafdb`` uses too.
 """
 
 from __future__ import annotations
@@ -77,7 +82,7 @@ class FaceSet:
     """Aligned faces with labels, in memory.
 
     ``names`` (N,) str; ``images`` (N, 100, 100) uint8 grey; ``labels`` (N,) int64, 0-based into
-    ``classes``; ``split`` (N,) str "train"/"test"; ``landmarks`` (N, 5, 2) float32 in aligned
+    ``classes``; ``split`` (N,) str "train"/"test" (or "val" where the source defines one); ``landmarks`` (N, 5, 2) float32 in aligned
     coordinates or None; ``distributions`` (N, K) float32 or None; ``auto_landmarks``
     (N, 37, 2) float32 aligned coordinates or None; ``attributes`` (N, 3) int64 gender, race,
     age (-1 unknown) or None; ``boxes`` (N, 4) float32 x1 y1 x2 y2 in the original image or None.

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from training.config import TrainConfig, add_config_arguments, config_from_args
+from training.config import PRESETS, TrainConfig, add_config_arguments, config_from_args
 from training.datasets import FaceSet, load_dataset
 from training.engine import DeviceData, evaluate
 from training.train import CHECKPOINT, METRICS, load_checkpoint, model_from_checkpoint, train
@@ -96,3 +96,12 @@ def test_it_generates_a_flag_for_every_config_field() -> None:
     assert set(TrainConfig().to_dict()) <= flags
     with pytest.raises(ValueError):
         config_from_args(parser.parse_args(["--loss", "hinge"]))
+
+
+def test_it_starts_from_the_cpu_preset_and_lets_flags_override_it() -> None:
+    parser = argparse.ArgumentParser()
+    add_config_arguments(parser)
+    config = config_from_args(parser.parse_args(["--iters", "50"]), PRESETS["cpu"])
+    assert config.channels == (16, 24, 32, 32, 64, 64) and config.feature_dim == 256 and config.device == "cpu"
+    assert config.iters == 50 and PRESETS["paper"] == TrainConfig()
+    assert TrainConfig().flip is False  # flips are our addition, opt-in
