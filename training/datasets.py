@@ -84,8 +84,9 @@ class FaceSet:
     ``names`` (N,) str; ``images`` (N, 100, 100) uint8 grey; ``labels`` (N,) int64, 0-based into
     ``classes``; ``split`` (N,) str "train"/"test" (or "val" where the source defines one);
     ``landmarks`` (N, 5, 2) float32 in aligned coordinates or None; ``distributions`` (N, K)
-    float32 or None; ``auto_landmarks`` (N, 37, 2) float32 aligned coordinates or None; ``attributes`` (N, 3) int64 gender, race,
-    age (-1 unknown) or None; ``boxes`` (N, 4) float32 x1 y1 x2 y2 in the original image or None.
+    float32 or None; ``auto_landmarks`` (N, 37, 2) float32 aligned coordinates or None;
+    ``attributes`` (N, 3) int64 gender, race, age or None; ``boxes`` (N, 4) float32 x1 y1 x2 y2
+    in the original image or None.
     """
 
     names: np.ndarray
