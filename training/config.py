@@ -111,8 +111,8 @@ class TrainConfig:
 PRESETS: dict[str, TrainConfig] = {
     "paper": TrainConfig(),
     "cpu": TrainConfig(
-        channels=(16, 24, 32, 32, 64, 64),
-        feature_dim=256,
+        channels=(8, 12, 16, 16, 32, 32),
+        feature_dim=128,
         batch_size=32,
         iters=3000,
         lr_steps=(2250, 2700),

@@ -102,6 +102,6 @@ def test_it_starts_from_the_cpu_preset_and_lets_flags_override_it() -> None:
     parser = argparse.ArgumentParser()
     add_config_arguments(parser)
     config = config_from_args(parser.parse_args(["--iters", "50"]), PRESETS["cpu"])
-    assert config.channels == (16, 24, 32, 32, 64, 64) and config.feature_dim == 256 and config.device == "cpu"
+    assert config.channels == (8, 12, 16, 16, 32, 32) and config.feature_dim == 128 and config.device == "cpu"
     assert config.iters == 50 and PRESETS["paper"] == TrainConfig()
     assert TrainConfig().flip is False  # flips are our addition, opt-in
