@@ -18,10 +18,8 @@ _serial = itertools.count(1)
 
 
 def face_data() -> Path:
-    folder = Path(os.environ.get("RAF_SHARED_DIR", REPO_ROOT.parent / "shared")) / "face-data"
-    if not (folder / "lisa").is_dir():
-        pytest.skip(f"real face photos not found in {folder} (set RAF_SHARED_DIR)")
-    return folder
+    """The real photos the suite ships (``tests/data/face-data``, licences in its README)."""
+    return REPO_ROOT / "tests" / "data" / "face-data"
 
 
 def make_user(role: str | None = "annotator", *, trusted: bool = False) -> User:
