@@ -285,32 +285,19 @@ def seed(args: argparse.Namespace) -> tuple[int, int]:
                 for a in annotator_ids
             ]
         )
-    if connection.vendor == "postgresql":
-        # As autovacuum would soon after a load this size; plans on empty statistics mislead.
-        with connection.cursor() as cursor:
-            for table in (image_table, face_table, vote_table, result_table):
-                cursor.execute(f"ANALYZE {table}")
+    # As autovacuum would soon after a load this size; plans on empty statistics mislead.
+    with connection.cursor() as cursor:
+        for table in (image_table, face_table, vote_table, result_table):
+            cursor.execute(f"ANALYZE {table}")
     return project.pk, run.pk
 
 
 def _insert(connection, table: str, columns: tuple[str, ...], rows) -> None:  # type: ignore[no-untyped-def]
-    """COPY on Postgres (streamed row by row), executemany in batches elsewhere."""
+    """COPY, streamed row by row."""
     column_sql = ", ".join(columns)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({column_sql}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            return
-        placeholders = ", ".join(["%s"] * len(columns))
-        batch: list[tuple[object, ...]] = []
+    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({column_sql}) FROM STDIN") as copy:
         for row in rows:
-            batch.append(row)
-            if len(batch) == 10_000:
-                cursor.executemany(f"INSERT INTO {table} ({column_sql}) VALUES ({placeholders})", batch)
-                batch = []
-        if batch:
-            cursor.executemany(f"INSERT INTO {table} ({column_sql}) VALUES ({placeholders})", batch)
+            copy.write_row(row)
 
 
 def cleanup(project_id: int) -> None:

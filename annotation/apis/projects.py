@@ -16,13 +16,12 @@ from annotation.apis.assignments import (
     AssignmentOutputSerializer,
     ProgressOutputSerializer,
     assignment_data,
-    remember_project,
 )
-from annotation.apis.errors import ServiceError
+from annotation.errors import ServiceError
 from annotation.models import Project
 from annotation.permissions import IsAdmin, IsAnnotator, IsMember
-from annotation.selectors.progress import annotator_progress
 from annotation.services.assignment import MAX_CLAIM_COUNT, assignment_claim_next
+from annotation.services.progress import annotator_progress
 
 PROJECT_FIELDS = ["id", "name", "classes", "votes_wanted", "reservation_timeout_s", "gold_rate", "created_at"]
 
@@ -133,7 +132,6 @@ class ProjectClaimApi(APIView):
         assignments = assignment_claim_next(
             annotator=request.user, project=project, count=data.validated_data["count"], resume=True
         )
-        remember_project(request.user.pk, project.pk)  # the first vote can then take the one statement
         body = {"assignments": [assignment_data(a) for a in assignments], "finished": not assignments}
         return Response(body)
 

@@ -163,10 +163,6 @@ class IsoTimestamp(Func):
         template = "to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
         return self.as_sql(compiler, connection, template=template, **extra)
 
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        # Django stores UTC text "YYYY-MM-DD HH:MM:SS[.ffffff]" in SQLite.
-        return self.as_sql(compiler, connection, template="REPLACE(%(expressions)s, ' ', 'T') || 'Z'", **extra)
-
 
 def counted_votes(*, project: Project) -> Iterator[tuple[int, int, int, int | None, str]]:
     """``(image_id, annotator_id, label, time_taken_ms, created_at ISO text)`` of every counted vote.

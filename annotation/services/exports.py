@@ -24,7 +24,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from annotation.apis.errors import ServiceError
+from annotation.errors import ServiceError
 from annotation.models import DatasetExport, Job, Project, ReliabilityRun, TrainingRun
 from annotation.models.export import ExportKind, ExportSource
 from annotation.permissions import RESEARCHER, has_role

@@ -22,7 +22,7 @@ from django.db import transaction
 from PIL import Image as PILImage
 
 from annotation import rafdb_layout as layout
-from annotation.apis.errors import ServiceError
+from annotation.errors import ServiceError
 from annotation.models import Face, Image, ImageStatus, Project
 from annotation.models.face import LandmarkSource
 from annotation.services.image_files import ImageRejected, image_normalize

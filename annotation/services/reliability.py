@@ -19,7 +19,7 @@ import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from annotation.apis.errors import ServiceError
+from annotation.errors import ServiceError
 from annotation.models import (
     AnnotatorReliability,
     ImageReliability,
@@ -28,7 +28,7 @@ from annotation.models import (
     ReliabilityRun,
     Vote,
 )
-from annotation.services.jobs import job_create, job_enqueue, job_set_result
+from annotation.services.jobs import job_create, job_enqueue, job_set_result, jobs_recover_stale
 from reliability.filtering import FilterRule
 from reliability.pipeline import METHODS, estimate, make_estimator
 from reliability.subsets import partition
@@ -77,6 +77,8 @@ def reliability_run_start(
     cleaned = reliability_params_clean(method=method, params=params)
     from annotation.tasks import reliability_run_task  # the task module imports this one
 
+    # A run whose worker died is sent again (or failed) first, so it is never "active" forever.
+    jobs_recover_stale(project=project)
     with transaction.atomic():
         # Lock the project row so that two triggers at once cannot both create a run.
         Project.objects.select_for_update().get(pk=project.pk)

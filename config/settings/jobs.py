@@ -25,7 +25,19 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
+# The broker redelivers an unacknowledged message after this long. Which worker runs a job is
+# decided by the job's lease, not by the broker (annotation.services.jobs): a redelivered
+# message for a job that runs elsewhere under a live lease is dropped, and a job whose worker
+# died is sent again by the recovery task within about RAF_JOB_LEASE_S + RAF_JOB_RECOVER_EVERY_S.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 6 * 3600)}
+
+# Job leases: a running job's worker renews its heartbeat every RAF_JOB_HEARTBEAT_S; a job whose
+# heartbeat is older than RAF_JOB_LEASE_S has lost its worker and is sent again, at most
+# RAF_JOB_MAX_ATTEMPTS runs in all, then failed with a message that says so.
+RAF_JOB_HEARTBEAT_S = env_int("RAF_JOB_HEARTBEAT_S", 10)
+RAF_JOB_LEASE_S = env_int("RAF_JOB_LEASE_S", 60)
+RAF_JOB_MAX_ATTEMPTS = env_int("RAF_JOB_MAX_ATTEMPTS", 3)
+RAF_JOB_RECOVER_EVERY_S = env_int("RAF_JOB_RECOVER_EVERY_S", 20)
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 
@@ -34,5 +46,9 @@ CELERY_BEAT_SCHEDULE = {
     "release-expired-reservations": {
         "task": "annotation.tasks.assignments_release_expired",
         "schedule": env_int("RAF_RELEASE_EXPIRED_EVERY_S", 60),
+    },
+    "jobs-recover-stale": {
+        "task": "annotation.tasks.jobs_recover_stale",
+        "schedule": RAF_JOB_RECOVER_EVERY_S,
     },
 }

@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 
-from annotation.apis.errors import ServiceError
+from annotation.errors import ServiceError
 from annotation.models import Project, Qualification
 from annotation.permissions import ADMIN, ANNOTATOR, RESEARCHER, has_role
 from annotation.services.qualification import (

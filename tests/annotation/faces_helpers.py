@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import itertools
-import os
 from pathlib import Path
 
-import pytest
 from django.contrib.auth.models import Group, User
 from PIL import Image as PILImage
 

@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 
 from annotation.models import DatasetExport, Job, TrainingRun
 from tests.annotation.export_factories import project_with_run, user
+from tests.factories import RUNNING_LEASE
 
 pytestmark = pytest.mark.django_db
 
@@ -96,7 +97,7 @@ def test_it_expires_download_links_and_rejects_forged_ones(django_capture_on_com
 def test_it_shows_no_link_before_the_job_has_finished():
     project, run = project_with_run(images=2)
     researcher = user("rita", "researcher")
-    job = Job.objects.create(kind="export", project=project, status="running")
+    job = Job.objects.create(kind="export", project=project, status="running", **RUNNING_LEASE)
     export = DatasetExport.objects.create(project=project, run=run, job=job, created_by=researcher)
     detail = _client(researcher).get(f"/api/v1/exports/{export.pk}").json()
     assert detail["download_url"] is None and detail["job"]["status"] == "running"

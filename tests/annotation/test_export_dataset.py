@@ -11,7 +11,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from annotation import rafdb_layout as layout
-from annotation.apis.errors import ServiceError
+from annotation.errors import ServiceError
 from annotation.models import DatasetExport, ReliabilityRun
 from annotation.selectors import exports as selectors
 from annotation.services import export_writer

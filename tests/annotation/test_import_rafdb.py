@@ -13,7 +13,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from annotation import rafdb_layout as layout
-from annotation.apis.errors import ServiceError
+from annotation.errors import ServiceError
 from annotation.models import Face, Image, Project, Vote
 from annotation.services.exports import dataset_export_to_path
 from annotation.services.rafdb import rafdb_import

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from django.db import transaction
 
-from annotation.apis.errors import ServiceError
+from annotation.errors import ServiceError
 from annotation.models import AnnotatorReliability, ImageReliability, Job, JobStatus, ReliabilityRun
 from annotation.services.reliability import (
     reliability_run_execute,
@@ -66,17 +66,21 @@ def test_a_new_run_replaces_the_current_one(simulated_project) -> None:
 
 
 def test_a_failed_run_leaves_the_current_run_alone(
-    simulated_project, eager, django_capture_on_commit_callbacks
+    simulated_project, eager, django_capture_on_commit_callbacks, monkeypatch
 ) -> None:
     current = ReliabilityRun.objects.create(project=simulated_project, method="glad")
     reliability_run_execute(run=current)
-    image = make_images(simulated_project, 1)[0]
-    add_votes(image, [make_user(), make_user()], [3, 9])  # 9 is not a class of the project
+    import annotation.services.reliability as service
+
+    def broken_snapshot(*, project):
+        raise ValueError("the votes could not be read")
+
+    monkeypatch.setattr(service, "reliability_votes_snapshot", broken_snapshot)
     with django_capture_on_commit_callbacks(execute=True):
         run = reliability_run_start(project=simulated_project)
     run.refresh_from_db()
     current.refresh_from_db()
-    assert run.job.status == JobStatus.FAILED and "unknown label 9" in run.job.message
+    assert run.job.status == JobStatus.FAILED and "the votes could not be read" in run.job.message
     assert not run.succeeded and not run.is_current
     assert current.is_current
     assert not ImageReliability.objects.filter(run=run).exists()

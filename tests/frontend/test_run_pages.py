@@ -23,6 +23,7 @@ from annotation.models import (
 from annotation.services.simulation import votes_simulate
 from tests.annotation.export_factories import make_image, user
 from tests.annotation.test_training_service import TINY_CONFIG, project_with_labels  # noqa: F401 (fixture)
+from tests.factories import RUNNING_LEASE
 
 pytestmark = pytest.mark.django_db
 ROLES = ("annotator", "researcher", "admin")
@@ -162,7 +163,9 @@ def test_it_lists_earlier_exports_with_expiring_download_links(run, django_captu
 
 
 def test_it_offers_no_export_or_training_on_an_unfinished_run(run):
-    job = Job.objects.create(kind="reliability", project=run.project, status=JobStatus.RUNNING, progress=0.4)
+    job = Job.objects.create(
+        kind="reliability", project=run.project, status=JobStatus.RUNNING, **RUNNING_LEASE, progress=0.4
+    )
     pending = ReliabilityRun.objects.create(project=run.project, job=job)
     html = as_role("admin").get(f"/reliability-runs/{pending.pk}/").content.decode()
     assert "running" in html and "Export dataset" not in html and "training-form" not in html

@@ -12,6 +12,7 @@ from django.test import Client
 from annotation.models import AnnotatorReliability, DatasetExport, Job, JobStatus, ReliabilityRun
 from annotation.services.reliability import reliability_run_execute
 from tests.annotation.export_factories import user
+from tests.factories import RUNNING_LEASE
 from tests.frontend.test_run_pages import make_finished_training, simulated_project
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -116,7 +117,9 @@ def test_it_shows_a_training_runs_plots_to_a_researcher_on_a_phone(live_server, 
 def test_it_follows_a_run_that_a_worker_finishes_later(live_server, browser):
     """A run queued elsewhere (say by the API): the page shows its job and polls until it ends."""
     project = simulated_project(images=4, annotators=5, seed=7)
-    job = Job.objects.create(kind="reliability", project=project, status=JobStatus.RUNNING, progress=0.25)
+    job = Job.objects.create(
+        kind="reliability", project=project, status=JobStatus.RUNNING, **RUNNING_LEASE, progress=0.25
+    )
     run = ReliabilityRun.objects.create(project=project, job=job)
     context = browser.new_context(viewport={"width": 1024, "height": 800})
     login(context, live_server, user("ada", "admin"))
@@ -127,7 +130,7 @@ def test_it_follows_a_run_that_a_worker_finishes_later(live_server, browser):
     page.wait_for_function("() => document.getElementById('recompute-status').textContent.includes('25%')")
     # The "worker" finishes the run; the page notices on its next poll and reloads.
     reliability_run_execute(run=run)
-    Job.objects.filter(pk=job.pk).update(status=JobStatus.SUCCEEDED, progress=1.0)
+    Job.objects.filter(pk=job.pk).update(status=JobStatus.SUCCEEDED, progress=1.0, lease_owner="")
     page.locator(f"#reliability-runs tr.current-run[data-run='{run.pk}']").wait_for()
     assert page.get_by_role("button", name="Recompute reliability").is_enabled()
     context.close()

@@ -1,4 +1,5 @@
-"""Reads about annotation progress."""
+"""Annotation progress: the annotator's vote counts (rolling the counters' day on its first read of a
+day, a write, hence a service) and the project's remaining images."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -74,23 +75,11 @@ def _start_the_day(*, annotator_id: int, project_id: int, midnight: datetime) ->
 def _count_votes(*, annotator_id: int, project_id: int, midnight: datetime) -> tuple[int, int]:
     # Same query as Vote.objects.filter(annotator=, image__project=).aggregate(Count, Count(filter=)),
     # written out (compiling the ORM query cost more CPU than running it).
-    if connection.vendor == "postgresql":
-        params = {"midnight": midnight, "annotator": annotator_id, "project": project_id}
-        [(today, total)] = fetch_prepared(_COUNT_VOTES_PG_SQL, params)
-    else:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                _COUNT_VOTES_SQL, [connection.ops.adapt_datetimefield_value(midnight), annotator_id, project_id]
-            )
-            today, total = cursor.fetchone()
+    params = {"midnight": midnight, "annotator": annotator_id, "project": project_id}
+    [(today, total)] = fetch_prepared(_COUNT_VOTES_PG_SQL, params)
     return today or 0, total
 
 
-_COUNT_VOTES_SQL = """
-    SELECT SUM(CASE WHEN v.created_at >= %s THEN 1 ELSE 0 END), COUNT(*)
-    FROM annotation_vote v INNER JOIN annotation_image i ON i.id = v.image_id
-    WHERE v.annotator_id = %s AND i.project_id = %s
-"""
 _COUNT_VOTES_PG_SQL = """
     SELECT count(*) FILTER (WHERE v.created_at >= %(midnight)s::timestamptz), count(*)
     FROM annotation_vote v INNER JOIN annotation_image i ON i.id = v.image_id
