@@ -21,7 +21,8 @@ from rest_framework.views import APIView
 
 from annotation.models import Assignment, Vote
 from annotation.models.assignment import AssignmentStatus
-from annotation.permissions import ADMIN, RESEARCHER, IsAnnotator, IsMember, has_role
+from annotation.permissions import IsAnnotator, IsMember
+from annotation.selectors.votes import vote_counted_as_seen, vote_details_visible, vote_list_visible
 from annotation.services.assignment import MAX_CLAIM_COUNT
 from annotation.services.progress import Progress
 from annotation.services.votes import image_report_create, next_and_progress, vote_submit
@@ -101,7 +102,8 @@ def _own_assignment(request: Request, assignment_id: int) -> Assignment:
 
 def _vote_data(vote: Vote) -> dict[str, Any]:
     # A gold check answers like any other vote: gold images are never revealed.
-    return {"id": vote.pk, "label": vote.label, "counted": vote.counted or vote.is_gold, "late": vote.late}
+    counted = vote_counted_as_seen(vote=vote, details=False)
+    return {"id": vote.pk, "label": vote.label, "counted": counted, "late": vote.late}
 
 
 class AssignmentVoteApi(APIView):
@@ -238,20 +240,17 @@ class VoteListApi(APIView):
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        queryset = Vote.objects.select_related("image").order_by("-id")
-        if not has_role(request.user, RESEARCHER, ADMIN):
-            queryset = queryset.filter(annotator=request.user)
-        elif "annotator" in filters.validated_data:
-            queryset = queryset.filter(annotator_id=filters.validated_data["annotator"])
-        if "project" in filters.validated_data:
-            queryset = queryset.filter(image__project_id=filters.validated_data["project"])
+        queryset = vote_list_visible(
+            user=request.user,
+            project_id=filters.validated_data.get("project"),
+            annotator_id=filters.validated_data.get("annotator"),
+        )
         paginator = LimitOffsetPagination()
         page = paginator.paginate_queryset(queryset, request, view=self)
         data = self.OutputSerializer(page, many=True).data
-        if not has_role(request.user, RESEARCHER, ADMIN):
-            # Gold checks are not revealed to annotators (their votes read as counted).
-            for row, vote in zip(data, page, strict=True):
-                row["counted"] = vote.counted or vote.is_gold
+        details = vote_details_visible(user=request.user)
+        for row, vote in zip(data, page, strict=True):
+            row["counted"] = vote_counted_as_seen(vote=vote, details=details)
         return paginator.get_paginated_response(data)
 
 
