@@ -137,9 +137,12 @@
     return Boolean(quota && total !== null && total >= quota);
   }
 
+  let leaving = false;
   function finishStudy() {
     // Every vote is stored (the outbox is empty): the completion page checks the count.
-    if (cfg.doneUrl && !outbox.length) window.location.assign(cfg.doneUrl);
+    if (!cfg.doneUrl || outbox.length || leaving) return;
+    leaving = true;
+    window.location.assign(cfg.doneUrl);
   }
 
   // ---- votes and reports ----------------------------------------------------------------

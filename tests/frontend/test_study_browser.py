@@ -1,0 +1,150 @@
+"""A Prolific study in a real browser (Debian chromium): one participant passes the quiz,
+labels the quota and is sent back with the completion code; another is screened out by the
+quiz. The project's export then holds no participant id, and the payment CSV lists both."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+
+import pytest
+from django.core.cache import cache
+
+from annotation.models import Image, StudyEnrolment, Vote
+from annotation.services.exports import dataset_export_to_path
+from annotation.services.qualification import quiz_image_ids
+from annotation.services.reliability import reliability_run_start
+from tests.annotation.study_factories import make_study, study_project
+from tests.factories import make_user
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+PASSWORD = "raf-browser-test-pass"
+PASSES, FAILS = "5f0c0a1b2c3d4e5f60718293", "60aaaaaaaaaaaaaaaaaaaaaa"
+SESSIONS = {PASSES: "sess-pass-81", FAILS: "sess-fail-82"}
+MARKET_STUDY = "64b0f0e0d0c0b0a090807060"
+QUOTA = 4
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limit():
+    cache.clear()
+
+
+def _answer_quiz(page, *, right: bool) -> None:
+    token = page.locator("input[name=token]").input_value()
+    for position, image_id in enumerate(quiz_image_ids(token=token)):
+        gold = Image.objects.get(pk=image_id).gold_label
+        answer = gold if right else (gold + 1) % 7
+        page.locator(f"input[name=answer-{position}][value='{answer}']").check()
+    page.get_by_role("button", name="Submit answers").click()
+
+
+def _arrive(browser, live_server, study, participant):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    prolific = []
+
+    def fake_prolific(route):  # the market's page, answered here (nothing leaves the machine)
+        prolific.append(route.request.url)
+        route.fulfill(status=200, content_type="text/html", body="<h1>Prolific</h1>")
+
+    context.route("https://app.prolific.com/**", fake_prolific)
+    page = context.new_page()
+    page.set_default_timeout(20000)
+    query = f"PROLIFIC_PID={participant}&STUDY_ID={MARKET_STUDY}&SESSION_ID={SESSIONS[participant]}"
+    page.goto(f"{live_server.url}/study/{study.entry_key}/?{query}")
+    return context, page, prolific
+
+
+def test_it_runs_a_prolific_study_from_link_to_completion_code_and_payment(live_server, browser, screenshots, tmp_path):
+    project = study_project(name="Study project", regular=8)
+    study = make_study(project=project, quota=QUOTA, market_study_id=MARKET_STUDY, bonus_per_vote="0.10")
+
+    # 1. A participant arrives from Prolific, reads the tutorial, passes the quiz, labels the quota.
+    context, page, prolific = _arrive(browser, live_server, study, PASSES)
+    page.get_by_role("heading", name="Tutorial: Study project").wait_for()
+    assert PASSES not in page.content()
+    screenshots(page, "study-01-tutorial")
+    page.get_by_role("button", name=re.compile("I have read the tutorial")).click()
+    page.get_by_role("heading", name=re.compile("Qualification quiz")).wait_for()
+    _answer_quiz(page, right=True)
+    page.wait_for_url(re.compile(r"/label/$"))
+    page.locator("#stage img").wait_for()
+    screenshots(page, "study-02-label")
+    for n in range(QUOTA):
+        page.wait_for_function("() => window.rafLabel.ready()")
+        shown = page.evaluate("window.rafLabel.current()")
+        page.keyboard.press("4")
+        if n < QUOTA - 1:
+            page.wait_for_function(f"() => window.rafLabel.current() !== {shown}")
+    page.wait_for_url(re.compile(r"/study-end/done/$"))
+    assert page.locator("#completion-code").text_content() == "C1234ABC"
+    assert PASSES not in page.content()
+    screenshots(page, "study-03-done")
+    page.wait_for_url("https://app.prolific.com/submissions/complete?cc=C1234ABC", timeout=15000)
+    assert prolific == ["https://app.prolific.com/submissions/complete?cc=C1234ABC"]
+    context.close()
+    done = StudyEnrolment.objects.get(link__participant_id=PASSES)
+    assert done.status == "completed"
+    assert Vote.objects.filter(annotator=done.annotator).count() == QUOTA  # the page stopped at the quota
+
+    # 2. Another participant fails the quiz: screened out, with the screened-out code.
+    context, page, prolific = _arrive(browser, live_server, study, FAILS)
+    page.get_by_role("button", name=re.compile("I have read the tutorial")).click()
+    _answer_quiz(page, right=False)
+    page.wait_for_url(re.compile(r"/study-end/screened-out/$"))
+    assert page.locator("#screened-out-code").text_content() == "SCREEN01"
+    assert "C1234ABC" not in page.content()
+    screenshots(page, "study-04-screened-out")
+    page.wait_for_url("https://app.prolific.com/submissions/complete?cc=SCREEN01", timeout=15000)
+    context.close()
+    assert StudyEnrolment.objects.get(link__participant_id=FAILS).status == "screened_out"
+
+    # 3. The admin's work log and payment CSV list both, with votes and time.
+    make_user(role="admin", username="boss", password=PASSWORD)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(20000)
+    page.goto(live_server.url + "/login/")
+    page.locator("#id_username").fill("boss")
+    page.locator("#id_password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("link", name="Studies").click()
+    page.get_by_role("link", name="pilot").click()
+    page.locator("#work-log").wait_for()
+    screenshots(page, "study-05-work-log")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Work log CSV").click()
+    rows = {row["participant_id"]: row for row in csv.DictReader(io.StringIO(download.value.path().read_text()))}
+    assert set(rows) == {PASSES, FAILS}
+    assert (rows[PASSES]["status"], rows[PASSES]["votes"], rows[PASSES]["session_id"]) == (
+        "completed",
+        str(QUOTA),
+        SESSIONS[PASSES],
+    )
+    assert float(rows[PASSES]["active_seconds"]) > 0 and float(rows[PASSES]["elapsed_seconds"]) > 0
+    assert rows[PASSES]["bonus"] == "0.40"
+    assert (rows[FAILS]["status"], rows[FAILS]["votes"]) == ("screened_out", "0")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Bulk-approve CSV").click()
+    assert download.value.path().read_text() == f"{PASSES}\n"
+    context.close()
+
+    # 4. The project's export: no participant id, session id or market study id anywhere in the zip.
+    run = reliability_run_start(project=project, method="mv")
+    run.refresh_from_db()
+    assert run.succeeded, run.job.error
+    out = tmp_path / "export.zip"
+    dataset_export_to_path(project=project, out=out, run=run)
+    secrets = [PASSES, FAILS, *SESSIONS.values(), MARKET_STUDY]
+    with zipfile.ZipFile(out) as archive:
+        names = archive.namelist()
+        assert "votes.csv" in names
+        for name in names:
+            data = archive.read(name)
+            for secret in secrets:
+                assert secret not in name and secret.encode() not in data, (secret, name)
+                assert secret.encode("utf-16-le") not in data, (secret, name)
+    raw = out.read_bytes()  # and the archive's own bytes (names, comments, headers)
+    assert not [secret for secret in secrets if secret.encode() in raw]
