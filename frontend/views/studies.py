@@ -31,6 +31,7 @@ from frontend.access import page
 MTURK_SUBMIT_HOSTS = ("https://www.mturk.com", "https://workersandbox.mturk.com")
 TURK_SUBMIT_SESSION_KEY = "raf.study.turk_submit_to"
 REDIRECT_DELAY_S = 5
+LOGGED_OUT = "Your session ended. Open the study's link on the market again to go on where you left off."
 
 
 def participant_next_url(enrolment: StudyEnrolment) -> str:
@@ -132,7 +133,7 @@ def _end_page(request: HttpRequest, enrolment: StudyEnrolment, *, code: str, tem
 def study_done(request: HttpRequest) -> HttpResponse:
     """The completion page: the code, and the way back to the market."""
     if not request.user.is_authenticated:
-        return redirect("frontend:login")
+        return _problem(request, LOGGED_OUT, 403)
     enrolment = _own_enrolment(request)
     if enrolment.screened_out_at is not None:
         return redirect("frontend:study_screened_out")
@@ -146,7 +147,7 @@ def study_done(request: HttpRequest) -> HttpResponse:
 def study_screened_out(request: HttpRequest) -> HttpResponse:
     """The page of a participant the quiz screened out: the market's screened-out code."""
     if not request.user.is_authenticated:
-        return redirect("frontend:login")
+        return _problem(request, LOGGED_OUT, 403)
     enrolment = _own_enrolment(request)
     if enrolment.screened_out_at is None:
         return redirect(participant_next_url(enrolment))
