@@ -24,7 +24,15 @@ from django.db.models import F
 from django.utils import timezone
 
 from annotation.apis.errors import ServiceError
-from annotation.models import AnnotatorProfile, Project, Study, StudyEnrolment, StudyMarket, StudyParticipantLink
+from annotation.models import (
+    AnnotatorProfile,
+    Project,
+    Qualification,
+    Study,
+    StudyEnrolment,
+    StudyMarket,
+    StudyParticipantLink,
+)
 from annotation.permissions import ANNOTATOR
 from annotation.selectors.studies import enrolment_votes, study_work_left
 
@@ -191,13 +199,17 @@ def _resume(*, study: Study, entry: MarketEntry) -> StudyEnrolment | None:
 
 
 def study_enrolment_complete(*, enrolment: StudyEnrolment) -> StudyEnrolment:
-    """Mark the participant complete once they gave the quota of votes, or once the project
-    has no more work for them; refuses earlier and after a screen-out."""
+    """Mark the participant complete once they passed the quiz and gave the quota of votes (or
+    the project has no more work for them); refuses earlier and after a screen-out."""
     if enrolment.completed_at is not None:
         return enrolment
     if enrolment.screened_out_at is not None:
         raise ServiceError("You were screened out of this study.", code="screened_out", status_code=403)
     study = enrolment.study
+    if not Qualification.objects.filter(
+        annotator_id=enrolment.annotator_id, project_id=study.project_id, qualified_at__isnull=False
+    ).exists():
+        raise ServiceError("Pass the quiz first.", code="not_qualified", status_code=403)
     votes = enrolment_votes(enrolment=enrolment)
     if votes < study.quota and study_work_left(annotator=enrolment.annotator, project=study.project):
         raise ServiceError(

@@ -55,3 +55,10 @@ def test_it_puts_the_code_into_prolifics_return_url_by_default():
     assert study.return_url == PROLIFIC_RETURN_URL
     assert study_return_url(study=study, code="C1234ABC") == "https://app.prolific.com/submissions/complete?cc=C1234ABC"
     assert study_return_url(study=study, code="a b&c").endswith("cc=a%20b%26c")
+
+
+def test_it_never_completes_a_participant_who_has_not_passed_the_quiz_even_on_an_empty_project():
+    enrolment = enter(make_study(project=study_project(regular=0), quota=3))
+    with pytest.raises(ServiceError) as refused:
+        study_enrolment_complete(enrolment=enrolment)
+    assert refused.value.code == "not_qualified"
