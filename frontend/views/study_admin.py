@@ -32,9 +32,13 @@ class StudyForm(forms.Form):
     quota = forms.IntegerField(min_value=1, initial=50, help_text="Votes each participant gives before completing.")
     completion_code = forms.CharField(max_length=64, help_text="The market's completion code.")
     screened_out_code = forms.CharField(
-        max_length=64, required=False, help_text="The code for a participant who fails the quiz."
+        label="Screened-out code",
+        max_length=64,
+        required=False,
+        help_text="The code for a participant who fails the quiz.",
     )
     return_url = forms.CharField(
+        label="Return URL",
         max_length=500,
         required=False,
         help_text="Where participants go at the end; {code} becomes their code. "
@@ -43,7 +47,9 @@ class StudyForm(forms.Form):
     market_study_id = forms.CharField(
         max_length=100, required=False, help_text="Optional: refuse entries that carry another STUDY_ID / hitId."
     )
-    bonus_per_vote = forms.DecimalField(min_value=0, max_digits=8, decimal_places=4, initial=0, required=False)
+    bonus_per_vote = forms.DecimalField(
+        label="Bonus per vote", min_value=0, max_digits=8, decimal_places=4, initial=0, required=False
+    )
 
     def clean_return_url(self) -> str:
         url = self.cleaned_data["return_url"].strip()

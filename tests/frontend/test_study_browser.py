@@ -148,3 +148,71 @@ def test_it_runs_a_prolific_study_from_link_to_completion_code_and_payment(live_
                 assert secret.encode("utf-16-le") not in data, (secret, name)
     raw = out.read_bytes()  # and the archive's own bytes (names, comments, headers)
     assert not [secret for secret in secrets if secret.encode() in raw]
+
+
+def test_it_lets_an_admin_create_an_mturk_study_whose_worker_submits_the_hit_and_close_it(
+    live_server, browser, screenshots
+):
+    study_project(name="Turk project", regular=4)
+    make_user(role="admin", username="boss", password=PASSWORD)
+    admin = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = admin.new_page()
+    page.set_default_timeout(20000)
+    page.goto(live_server.url + "/login/")
+    page.locator("#id_username").fill("boss")
+    page.locator("#id_password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("link", name="Studies").click()
+    page.locator("#id_project").select_option(label="Turk project")
+    page.locator("#id_name").fill("Turk pilot")
+    page.locator("#id_market").select_option("mturk")
+    page.locator("#id_quota").fill("2")
+    page.locator("#id_completion_code").fill("TURKDONE")
+    screenshots(page, "study-10-create")
+    page.get_by_role("button", name="Create study").click()
+    page.get_by_role("heading", name="Study: Turk pilot").wait_for()
+    entry_url = page.locator("#entry-url").text_content()
+    assert "?" not in entry_url  # MTurk appends its own parameters
+    screenshots(page, "study-11-created")
+
+    worker = browser.new_context(viewport={"width": 360, "height": 740})
+    submitted = []
+
+    def fake_mturk(route):
+        submitted.append(route.request.post_data)
+        route.fulfill(status=200, content_type="text/html", body="<h1>MTurk</h1>")
+
+    worker.route("https://workersandbox.mturk.com/**", fake_mturk)
+    turk = worker.new_page()
+    turk.set_default_timeout(20000)
+    turk.goto(entry_url + "?assignmentId=ASSIGNMENT_ID_NOT_AVAILABLE&hitId=H1")
+    turk.get_by_text("Accept the HIT to start").wait_for()
+    screenshots(turk, "study-12-mturk-preview")
+    params = "assignmentId=ASG77&hitId=H1&workerId=A2WORKER&turkSubmitTo=https%3A%2F%2Fworkersandbox.mturk.com"
+    turk.goto(f"{entry_url}?{params}")
+    turk.get_by_role("button", name=re.compile("I have read the tutorial")).click()
+    _answer_quiz(turk, right=True)
+    turk.locator("#stage img").wait_for()
+    assert turk.evaluate("document.documentElement.scrollWidth") <= 360
+    for n in range(2):
+        turk.wait_for_function("() => window.rafLabel.ready()")
+        shown = turk.evaluate("window.rafLabel.current()")
+        turk.keyboard.press("1")
+        if n == 0:
+            turk.wait_for_function(f"() => window.rafLabel.current() !== {shown}")
+    turk.wait_for_url(re.compile(r"/study-end/done/$"))
+    assert turk.locator("#completion-code").text_content() == "TURKDONE"
+    screenshots(turk, "study-13-mturk-done")
+    turk.wait_for_url("https://workersandbox.mturk.com/mturk/externalSubmit", timeout=15000)
+    assert submitted == ["assignmentId=ASG77&completion_code=TURKDONE"]
+    worker.close()
+
+    page.reload()
+    assert page.locator("#work-log tbody tr").count() == 1
+    assert "A2WORKER" in page.locator("#work-log").text_content()
+    page.get_by_role("button", name="Close the link").click()
+    page.get_by_text("no new participant can enter").wait_for()
+    late = browser.new_context().new_page()
+    late.goto(f"{entry_url}?assignmentId=ASG78&hitId=H1&workerId=A3LATE")
+    assert "This study is closed." in late.content()
+    admin.close()
