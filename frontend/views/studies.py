@@ -13,11 +13,13 @@ from django.contrib.auth import login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.views.decorators.clickjacking import xframe_options_exempt
 
 from annotation.apis.errors import ServiceError
 from annotation.models import Project, Qualification, Study, StudyEnrolment, StudyMarket
 from annotation.selectors.studies import enrolment_for_annotator
 from annotation.services.studies import (
+    MTURK_PREVIEW,
     market_entry_from_params,
     study_enrolment_complete,
     study_enrolment_screen_out,
@@ -30,6 +32,9 @@ from frontend.access import page
 # MTurk sends the worker's submit host in turkSubmitTo; only these are posted to.
 MTURK_SUBMIT_HOSTS = ("https://www.mturk.com", "https://workersandbox.mturk.com")
 TURK_SUBMIT_SESSION_KEY = "raf.study.turk_submit_to"
+# Set on the tab the MTurk frame opened: the end page then asks for the code in the frame.
+TAB_PARAM = "raf_tab"
+TAB_SESSION_KEY = "raf.study.mturk_tab"
 REDIRECT_DELAY_S = 5
 LOGGED_OUT = "Your session ended. Open the study's link on the market again to go on where you left off."
 
@@ -84,8 +89,15 @@ def _problem(request: HttpRequest, message: str, status: int, study: Study | Non
     return page(request, "study_problem.html", {"message": message, "study": study}, status=status)
 
 
+@xframe_options_exempt
 def study_entry(request: HttpRequest, entry_key: str) -> HttpResponse:
-    """The study's entry URL: create or resume the participant's account, log it in, go on."""
+    """The study's entry URL: create or resume the participant's account, log it in, go on.
+
+    MTurk shows an ExternalQuestion in a frame on its own site, where browsers keep no session
+    cookie of ours: there the page (the only one that may be framed) opens the task in a tab
+    of its own and takes the completion code back to submit the HIT from the frame."""
+    if request.headers.get("Sec-Fetch-Dest") == "iframe":
+        return _mturk_frame(request, entry_key)
     throttle = StudyEntryThrottle()
     if not throttle.allow_request(request, None):
         response = _problem(request, "Too many attempts from your connection. Wait a minute and try again.", 429)
@@ -104,7 +116,23 @@ def study_entry(request: HttpRequest, entry_key: str) -> HttpResponse:
     submit_to = request.GET.get("turkSubmitTo", "").rstrip("/")
     if study.market == StudyMarket.MTURK and submit_to in MTURK_SUBMIT_HOSTS:
         request.session[TURK_SUBMIT_SESSION_KEY] = submit_to
+    if request.GET.get(TAB_PARAM):
+        request.session[TAB_SESSION_KEY] = True  # the HIT's frame submits; this tab shows the code
     return redirect(participant_next_url(enrolment))
+
+
+def _mturk_frame(request: HttpRequest, entry_key: str) -> HttpResponse:
+    study = get_object_or_404(Study.objects.select_related("project"), entry_key=entry_key, market=StudyMarket.MTURK)
+    assignment_id = request.GET.get("assignmentId", "")
+    submit_to = request.GET.get("turkSubmitTo", "").rstrip("/")
+    context: dict[str, object] = {"study": study, "preview": assignment_id in ("", MTURK_PREVIEW)}
+    if not context["preview"]:
+        query = request.GET.copy()
+        query[TAB_PARAM] = "1"
+        context["open_url"] = f"{request.path}?{query.urlencode()}"
+        if submit_to in MTURK_SUBMIT_HOSTS:
+            context["submit"] = {"action": f"{submit_to}/mturk/externalSubmit", "assignment_id": assignment_id}
+    return page(request, "study_mturk_frame.html", context)
 
 
 def _own_enrolment(request: HttpRequest) -> StudyEnrolment:
@@ -117,7 +145,9 @@ def _own_enrolment(request: HttpRequest) -> StudyEnrolment:
 def _end_page(request: HttpRequest, enrolment: StudyEnrolment, *, code: str, template: str) -> HttpResponse:
     study = enrolment.study
     context: dict[str, object] = {"study": study, "code": code, "delay_s": REDIRECT_DELAY_S}
-    if study.market == StudyMarket.MTURK:
+    if study.market == StudyMarket.MTURK and request.session.get(TAB_SESSION_KEY):
+        context["paste_back"] = True
+    elif study.market == StudyMarket.MTURK:
         submit_to = request.session.get(TURK_SUBMIT_SESSION_KEY, "")
         link = getattr(enrolment, "link", None)
         if submit_to and link is not None and link.session_id:

@@ -5,9 +5,12 @@ quiz. The project's export then holds no participant id, and the payment CSV lis
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
+import threading
 import zipfile
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.core.cache import cache
@@ -39,6 +42,31 @@ def _answer_quiz(page, *, right: bool) -> None:
         answer = gold if right else (gold + 1) % 7
         page.locator(f"input[name=answer-{position}][value='{answer}']").check()
     page.get_by_role("button", name="Submit answers").click()
+
+
+def _serve_worker_pages(frames: dict[str, str]) -> ThreadingHTTPServer:
+    """A worker's MTurk page framing each of ``frames`` (path -> framed URL), served from a real
+    loopback server on another site than the live server's (127.0.0.1, not localhost): on plain
+    http like it (an https page may not frame an http one), and on the loopback, because
+    chromium refuses to let a public page (one a test route makes up) frame a local one."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            body = f'<h1>MTurk</h1><iframe id="hit" src="{html.escape(frames[self.path])}" width="340" height="600">'
+            data = (body + "</iframe>").encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
 
 
 def _arrive(browser, live_server, study, participant):
@@ -175,37 +203,56 @@ def test_it_lets_an_admin_create_an_mturk_study_whose_worker_submits_the_hit_and
     assert "?" not in entry_url  # MTurk appends its own parameters
     screenshots(page, "study-11-created")
 
+    # The worker's MTurk page frames the entry URL (as an ExternalQuestion does), on another site.
     worker = browser.new_context(viewport={"width": 360, "height": 740})
     submitted = []
+    frame_params = "assignmentId=ASG77&hitId=H1&workerId=A2WORKER&turkSubmitTo=https%3A%2F%2Fworkersandbox.mturk.com"
 
-    def fake_mturk(route):
+    def fake_submit(route):
         submitted.append(route.request.post_data)
-        route.fulfill(status=200, content_type="text/html", body="<h1>MTurk</h1>")
+        route.fulfill(status=200, content_type="text/html", body="<h1>HIT submitted</h1>")
 
-    worker.route("https://workersandbox.mturk.com/**", fake_mturk)
+    frames = {
+        "/preview": entry_url + "?assignmentId=ASSIGNMENT_ID_NOT_AVAILABLE&hitId=H1",
+        "/accepted": entry_url + "?" + frame_params,
+    }
+    worker.route("https://workersandbox.mturk.com/**", fake_submit)
+    mturk_server = _serve_worker_pages(frames)
+    mturk_site = f"http://127.0.0.1:{mturk_server.server_address[1]}"
     turk = worker.new_page()
     turk.set_default_timeout(20000)
-    turk.goto(entry_url + "?assignmentId=ASSIGNMENT_ID_NOT_AVAILABLE&hitId=H1")
-    turk.get_by_text("Accept the HIT to start").wait_for()
+    turk.goto(mturk_site + "/preview")
+    turk.frame_locator("#hit").get_by_text("Accept the HIT to start").wait_for()
     screenshots(turk, "study-12-mturk-preview")
-    params = "assignmentId=ASG77&hitId=H1&workerId=A2WORKER&turkSubmitTo=https%3A%2F%2Fworkersandbox.mturk.com"
-    turk.goto(f"{entry_url}?{params}")
-    turk.get_by_role("button", name=re.compile("I have read the tutorial")).click()
-    _answer_quiz(turk, right=True)
-    turk.locator("#stage img").wait_for()
-    assert turk.evaluate("document.documentElement.scrollWidth") <= 360
+    turk.goto(mturk_site + "/accepted")
+    hit = turk.frame_locator("#hit")
+    with worker.expect_page() as opened:
+        hit.get_by_role("link", name="Open the task in a new tab").click()
+    screenshots(turk, "study-12b-mturk-frame")
+    task = opened.value
+    task.set_default_timeout(20000)
+    task.get_by_role("button", name=re.compile("I have read the tutorial")).click()
+    _answer_quiz(task, right=True)
+    task.locator("#stage img").wait_for()
+    assert task.evaluate("document.documentElement.scrollWidth") <= 360
     for n in range(2):
-        turk.wait_for_function("() => window.rafLabel.ready()")
-        shown = turk.evaluate("window.rafLabel.current()")
-        turk.keyboard.press("1")
+        task.wait_for_function("() => window.rafLabel.ready()")
+        shown = task.evaluate("window.rafLabel.current()")
+        task.keyboard.press("1")
         if n == 0:
-            turk.wait_for_function(f"() => window.rafLabel.current() !== {shown}")
-    turk.wait_for_url(re.compile(r"/study-end/done/$"))
-    assert turk.locator("#completion-code").text_content() == "TURKDONE"
-    screenshots(turk, "study-13-mturk-done")
-    turk.wait_for_url("https://workersandbox.mturk.com/mturk/externalSubmit", timeout=15000)
+            task.wait_for_function(f"() => window.rafLabel.current() !== {shown}")
+    task.wait_for_url(re.compile(r"/study-end/done/$"))
+    code = task.locator("#completion-code").text_content()
+    assert code == "TURKDONE"
+    task.get_by_text("Copy this code into the box in the HIT's window").wait_for()
+    screenshots(task, "study-13-mturk-done")
+    hit.get_by_label("Completion code").fill(code)
+    hit.get_by_role("button", name="Submit the HIT").click()
+    turk.frame_locator("#hit").get_by_text("HIT submitted").wait_for()
     assert submitted == ["assignmentId=ASG77&completion_code=TURKDONE"]
     worker.close()
+    mturk_server.shutdown()
+    mturk_server.server_close()
 
     page.reload()
     assert page.locator("#work-log tbody tr").count() == 1

@@ -175,3 +175,27 @@ def test_it_keeps_study_pages_from_everyone_but_admins(client, role):
     ):
         response = client.get(url)
         assert response.status_code == 403 and PID.encode() not in response.content
+
+
+def test_it_shows_mturk_a_frameable_page_that_opens_the_task_in_a_tab_and_submits_the_code(client):
+    study = make_study(market="mturk")
+    url = reverse("frontend:study_entry", args=[study.entry_key])
+    params = {"workerId": "A1B2", "assignmentId": "ASG9", "hitId": "H1", "turkSubmitTo": "https://www.mturk.com"}
+    framed = client.get(url, params, HTTP_SEC_FETCH_DEST="iframe")
+    assert framed.status_code == 200 and "X-Frame-Options" not in framed
+    page = framed.content.decode()
+    assert 'action="https://www.mturk.com/mturk/externalSubmit"' in page and 'value="ASG9"' in page
+    assert "raf_tab=1" in page and 'target="_blank"' in page
+    assert not StudyEnrolment.objects.exists()  # the tab makes the account, not the frame
+    # Every other page stays unframeable.
+    assert client.get(url, params)["Location"] and client.get(reverse("frontend:login"))["X-Frame-Options"] == "DENY"
+
+
+def test_it_asks_the_tab_opened_from_the_mturk_frame_to_paste_the_code_back(client):
+    study = make_study(market="mturk", quota=1)
+    url = reverse("frontend:study_entry", args=[study.entry_key])
+    params = {"workerId": "A1B2", "assignmentId": "ASG9", "hitId": "H1", "turkSubmitTo": "https://www.mturk.com"}
+    client.get(url, {**params, "raf_tab": "1"})
+    label_faces(StudyEnrolment.objects.get(study=study), 1)
+    page = client.get(reverse("frontend:study_done")).content.decode()
+    assert "C1234ABC" in page and "HIT's window" in page and "externalSubmit" not in page
