@@ -5,14 +5,18 @@ from __future__ import annotations
 import threading
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection
 
 from annotation.models import StudyEnrolment, StudyParticipantLink
 from tests.annotation.study_factories import enter, make_study
-from tests.conftest import requires_postgres
 
 PID = "5f0c0a1b2c3d4e5f60718293"
+# Real concurrent connections: Postgres (the only engine once SQLite is gone).
+requires_postgres = pytest.mark.skipif(
+    not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"), reason="needs Postgres"
+)
 
 
 @requires_postgres
