@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation.apis.errors import ServiceError
+from annotation.errors import ServiceError
 from annotation.models import Project, Study, StudyMarket
 from annotation.permissions import IsAdmin
 from annotation.selectors.studies import studies_list, study_work_log

@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_exempt
 
-from annotation.apis.errors import ServiceError
+from annotation.errors import ServiceError
 from annotation.models import Project, Qualification, Study, StudyEnrolment, StudyMarket
 from annotation.selectors.studies import enrolment_for_annotator
 from annotation.services.studies import (

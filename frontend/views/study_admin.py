@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from annotation.apis.errors import ServiceError
+from annotation.errors import ServiceError
 from annotation.models import Project, Study, StudyMarket
 from annotation.permissions import ADMIN
 from annotation.selectors.studies import studies_list, study_work_log

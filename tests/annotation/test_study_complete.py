@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from annotation.apis.errors import ServiceError
+from annotation.errors import ServiceError
 from annotation.services.studies import (
     PROLIFIC_RETURN_URL,
     study_enrolment_complete,

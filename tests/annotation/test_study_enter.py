@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import User
 
-from annotation.apis.errors import ServiceError
+from annotation.errors import ServiceError
 from annotation.models import StudyEnrolment, StudyParticipantLink
 from annotation.permissions import ANNOTATOR, has_role
 from annotation.services.studies import market_entry_from_params, study_close, study_links_delete

@@ -47,6 +47,8 @@ def test_it_starts_an_embedded_broker_without_redis_url(monkeypatch: pytest.Monk
         assert app.conf.broker_url == (tmp_path / "redis.url").read_text().strip()
         assert redis.Redis.from_url(app.conf.broker_url).ping()
     finally:
+        monkeypatch.undo()
+        importlib.reload(jobs_settings)
         embedded.stop(tmp_path)
 
 

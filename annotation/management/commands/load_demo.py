@@ -67,6 +67,8 @@ class Command(BaseCommand):
             while True:
                 rows = list(active.values_list("status", "progress"))
                 if not rows:
+                    bar.n = 100
+                    bar.refresh()
                     break
                 bar.n = int(100 * sum(progress for _, progress in rows) / len(rows))
                 bar.refresh()

@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("annotation", "0006_vote_counters"),
+        ("annotation", "0007_job_lease_vote_label"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
