@@ -166,6 +166,8 @@ def study_enter(*, study: Study, entry: MarketEntry) -> StudyEnrolment:
         with transaction.atomic():
             user = _new_participant_account(study)
             enrolment = StudyEnrolment.objects.create(study=study, annotator=user)
+            # The quota, kept by the database: the vote past it is refused whatever sends it.
+            Qualification.objects.create(annotator=user, project=study.project, vote_quota=study.quota)
             StudyParticipantLink.objects.create(
                 study=study,
                 enrolment=enrolment,

@@ -333,6 +333,10 @@ def _integrity_error(exc: IntegrityError) -> ServiceError:
             code="invalid_label",
             details={"n_classes": n_classes},
         )
+    if "qualification_within_quota" in text:
+        return ServiceError(
+            "You have given all the answers this study asks for; thank you.", code="quota_reached", status_code=409
+        )
     if "vote_unique_annotator_image" in text:
         return ServiceError("You have already voted on this image.", code="already_voted", status_code=409)
     if "image_counted_le_wanted" in text:

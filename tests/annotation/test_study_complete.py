@@ -62,3 +62,25 @@ def test_it_never_completes_a_participant_who_has_not_passed_the_quiz_even_on_an
     with pytest.raises(ServiceError) as refused:
         study_enrolment_complete(enrolment=enrolment)
     assert refused.value.code == "not_qualified"
+
+
+def test_the_database_refuses_a_vote_past_the_quota_whatever_path_sends_it():
+    """A participant who scripts the API cannot give more votes than the study's quota: the
+    vote that would pass it is refused (quota_reached) and nothing of it is stored."""
+    from rest_framework.test import APIClient
+
+    from annotation.models import Vote
+
+    enrolment = enter(make_study(quota=2))
+    assert label_faces(enrolment, 2) == 2
+    client = APIClient()
+    client.force_authenticate(enrolment.annotator)
+    project = enrolment.study.project
+    claimed = client.post(f"/api/v1/projects/{project.pk}/claim", {"count": 1}, format="json").json()["assignments"]
+    assert claimed
+    response = client.post(f"/api/v1/assignments/{claimed[0]['id']}/vote", {"label": 1}, format="json")
+    assert response.status_code == 409 and response.json()["error"]["code"] == "quota_reached"
+    assert Vote.objects.filter(annotator=enrolment.annotator).count() == 2
+    with pytest.raises(ServiceError) as refused:
+        label_faces(enrolment, 1)
+    assert refused.value.code == "quota_reached"
