@@ -249,3 +249,11 @@ def test_the_guess_of_the_annotators_project_lives_in_the_shared_cache():
     cache.delete(f"raf:last-project:{user.pk}")
     claim(token_client(user), project)
     assert annotator_last_project(annotator_id=user.pk) == project.pk
+
+
+def test_the_per_process_project_cache_is_bounded():
+    from annotation.selectors import projects
+
+    for _ in range(projects.PROJECT_CACHE_SIZE + 10):
+        projects.project_get_cached(project_id=make_project().pk)
+    assert len(projects._projects) == projects.PROJECT_CACHE_SIZE
