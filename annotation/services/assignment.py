@@ -21,12 +21,14 @@ slots included) counts, locks, reserves and inserts in one statement: there is n
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
 from contextlib import nullcontext
 from datetime import datetime, timedelta
 
+from cachetools import TTLCache
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
@@ -49,20 +51,37 @@ RELEASE_EVERY_S = 1.0
 _last_release = 0.0
 # How long a passed qualification check is trusted without asking the database again.
 QUALIFIED_CACHE_S = 60
-# The project each annotator last claimed or voted in, in the shared cache (Redis): the next
-# vote is nearly always in the same project, so its claim can go into the vote's own statement,
-# which checks the guess (a wrong one only costs the merge). Entries expire; nothing grows.
+# The project each annotator last claimed or voted in: the next vote is nearly always in the
+# same project, so its claim can go into the vote's own statement, which checks the guess (a
+# wrong one only costs the merge). Kept in the shared cache (Redis) and, in front of it, in a
+# bounded per-process memo: a keep-alive connection stays with one process, so the vote path
+# reads Redis only when the annotator's requests move to another process.
 LAST_PROJECT_CACHE_S = 3600
+_last_project: TTLCache[int, int] = TTLCache(maxsize=4096, ttl=LAST_PROJECT_CACHE_S)
+# Passed qualification checks, per process (bounded; an expired entry asks the database again).
+_qualified: TTLCache[tuple[int, int, float], bool] = TTLCache(maxsize=4096, ttl=QUALIFIED_CACHE_S)
+_memo_lock = threading.Lock()
 
 
 def annotator_project_remember(*, annotator_id: int, project_id: int) -> None:
     """``annotator_id``'s next vote is probably in ``project_id``."""
-    cache.set(f"raf:last-project:{annotator_id}", project_id, LAST_PROJECT_CACHE_S)
+    with _memo_lock:
+        known = _last_project.get(annotator_id)
+        _last_project[annotator_id] = project_id
+    if known != project_id:
+        cache.set(f"raf:last-project:{annotator_id}", project_id, LAST_PROJECT_CACHE_S)
 
 
 def annotator_last_project(*, annotator_id: int) -> int | None:
-    """The project of ``annotator_id``'s last claim or vote, when the cache still knows it."""
-    return cache.get(f"raf:last-project:{annotator_id}")
+    """The project of ``annotator_id``'s last claim or vote, when a cache still knows it."""
+    with _memo_lock:
+        project_id = _last_project.get(annotator_id)
+    if project_id is None:
+        project_id = cache.get(f"raf:last-project:{annotator_id}")
+        if project_id is not None:
+            with _memo_lock:
+                _last_project[annotator_id] = project_id
+    return project_id
 
 
 def assignment_claim_next(
@@ -146,13 +165,16 @@ def _release_expired_now_and_then() -> None:
 
 
 def _require_qualification(*, annotator: AbstractBaseUser, project: Project) -> None:
-    # A passed check is cached briefly: every vote's "next" claim asks again.
-    key = f"raf:qualified:{annotator.pk}:{project.pk}:{project.created_at.timestamp()}"
-    if QUALIFIED_CACHE_S and cache.get(key):
-        return
+    # A passed check is kept briefly: every vote's "next" claim asks again. created_at in the
+    # key: a recreated project with a reused id is never taken for the old one.
+    key = (annotator.pk, project.pk, project.created_at.timestamp())
+    with _memo_lock:
+        if QUALIFIED_CACHE_S and _qualified.get(key):
+            return
     qualified = Qualification.objects.filter(annotator=annotator, project=project, qualified_at__isnull=False).exists()
     if qualified and QUALIFIED_CACHE_S:
-        cache.set(key, True, QUALIFIED_CACHE_S)
+        with _memo_lock:
+            _qualified[key] = True
     if not qualified:
         raise ServiceError(
             "Pass the tutorial and the quiz of this project before annotating.",
