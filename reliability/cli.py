@@ -1,5 +1,10 @@
 """``python -m reliability estimate|partition|simulate``: the library on researchers' own files.
 
+``estimate`` writes ``images.csv`` with, per image: ``label`` (the argmax of the estimator's
+posterior: the published label), ``posterior_<class>`` (the estimator's posterior over the true
+class), ``g_<class>`` (the paper's reliability-weighted vote distribution, which ``partition``
+turns into the basic/compound subsets) and ``difficulty`` (GLAD only).
+
 Progress goes to stderr; bad input exits with status 2 and a one-line reason.
 """
 
@@ -15,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from reliability.filtering import FilterRule
-from reliability.pipeline import METHODS, estimate
+from reliability.pipeline import DEFAULT_METHOD, METHODS, ReliabilityEstimate, estimate
 from reliability.simulation import simulate_crowd
 from reliability.subsets import partition
 from reliability.votes import VoteTable, VoteTableError
@@ -42,8 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
     est = sub.add_parser("estimate", help="reliability, distributions and agreement from a vote CSV")
     est.add_argument("votes", type=Path, help="CSV with header annotator,image,label")
     est.add_argument("--out", type=Path, required=True)
-    est.add_argument("--method", choices=METHODS, default="glad")
-    est.add_argument("--classes", help="comma-separated class names (default: the 7 basic emotions)")
+    est.add_argument("--method", choices=METHODS, default=DEFAULT_METHOD, help=f"estimator (default: {DEFAULT_METHOD})")
+    est.add_argument(
+        "--classes",
+        help="comma-separated class names in label order (default: taken from the labels: integers, "
+        "the seven emotions, or other names)",
+    )
     est.add_argument("--keep-fraction", type=float, default=0.5, help="filter rule fraction (docs/reliability.md)")
     est.add_argument("--min-accuracy", type=float, default=None, help="absolute accuracy floor instead")
     est.set_defaults(run=run_estimate)
@@ -88,19 +97,7 @@ def run_estimate(args: argparse.Namespace) -> int:
         table, method=args.method, params=params, rule=rule, progress=lambda f, m: _say(f"[{f:4.0%}] {m}")
     )
     args.out.mkdir(parents=True, exist_ok=True)
-    with (args.out / "images.csv").open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["image", "label", *table.classes, "difficulty"])
-        difficulty = result.difficulty
-        for j in range(table.n_images):  # writing rows of a file; the estimation is vectorised
-            writer.writerow(
-                [
-                    table.image_ids[j],
-                    table.classes[result.labels[j]],
-                    *(f"{p:.6f}" for p in result.distribution[j]),
-                    "" if difficulty is None else f"{difficulty[j]:.6f}",
-                ]
-            )
+    write_images_csv(args.out / "images.csv", table=table, result=result)
     with (args.out / "annotators.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["annotator", "reliability", "kept", "votes"])
@@ -113,6 +110,35 @@ def run_estimate(args: argparse.Namespace) -> int:
     return 0
 
 
+def write_images_csv(path: Path, *, table: VoteTable, result: ReliabilityEstimate) -> None:
+    """``image,label,posterior_<class>...,g_<class>...,difficulty`` (module docstring)."""
+    posterior = np.char.mod("%.6f", result.posterior)  # (J, K) text, formatted in one call
+    g = np.char.mod("%.6f", result.distribution)  # (J, K)
+    if result.difficulty is None:
+        difficulty = np.full(table.n_images, "", dtype=object)
+    else:
+        difficulty = np.char.mod("%.6f", result.difficulty)
+    labels = np.asarray(table.classes, dtype=object)[result.labels]
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        posterior_names = [f"posterior_{c}" for c in table.classes]
+        writer.writerow(["image", "label", *posterior_names, *(f"g_{c}" for c in table.classes), "difficulty"])
+        ids, names = table.image_ids.tolist(), labels.tolist()
+        rows = zip(ids, names, posterior.tolist(), g.tolist(), difficulty.tolist(), strict=True)
+        writer.writerows([image, label, *p, *d, diff] for image, label, p, d, diff in rows)
+
+
+def images_csv_distribution_columns(header: list[str]) -> tuple[tuple[str, ...], list[int]]:
+    """Class names and the column positions of ``g`` in an images.csv header: the ``g_<class>``
+    columns, or (files written before the posterior columns) every column between ``label`` and
+    ``difficulty``."""
+    g_columns = [i for i, name in enumerate(header) if name.startswith("g_")]
+    if g_columns:
+        return tuple(header[i][2:] for i in g_columns), g_columns
+    end = len(header) - 1 if header[-1] == "difficulty" else len(header)
+    return tuple(header[2:end]), list(range(2, end))
+
+
 def run_partition(args: argparse.Namespace) -> int:
     if not args.images.is_file():
         raise InputError(f"{args.images}: no such file")
@@ -121,13 +147,16 @@ def run_partition(args: argparse.Namespace) -> int:
         header = next(reader, None)
         rows = [row for row in reader if row]
     if not header or len(header) < 4 or header[0] != "image" or header[1] != "label":
-        raise InputError(f"{args.images}: expected the images.csv header image,label,<classes...>,difficulty")
-    classes = tuple(header[2:-1]) if header[-1] == "difficulty" else tuple(header[2:])
+        raise InputError(
+            f"{args.images}: expected the images.csv header "
+            "image,label,posterior_<classes...>,g_<classes...>,difficulty"
+        )
+    classes, columns = images_csv_distribution_columns(header)
     if not rows:
         raise InputError(f"{args.images}: no images")
     try:
-        g = np.array([[float(v) for v in row[2 : 2 + len(classes)]] for row in rows])
-    except ValueError as exc:
+        g = np.array([[float(row[i]) for i in columns] for row in rows])
+    except (ValueError, IndexError) as exc:
         raise InputError(f"{args.images}: distribution values must be numbers ({exc})") from exc
     if g.shape != (len(rows), len(classes)) or np.any(g < 0) or not np.all(np.isfinite(g)):
         raise InputError(f"{args.images}: every row needs {len(classes)} non-negative distribution values")

@@ -1,0 +1,129 @@
+"""Hierarchical Dawid-Skene: full confusion matrices shrunk towards each annotator's own coarse model.
+
+Plain Dawid-Skene gives annotator ``i`` a full ``K x K`` confusion matrix ``pi_i``; with a few
+dozen votes per annotator most of its cells are noise, and a symmetric Dirichlet smoothing
+pulls every row towards *uniform*, i.e. towards "this annotator guesses". MACE and one-coin
+models have the opposite problem: two numbers per annotator cannot express systematic
+confusions (grade 3 read as grade 4, fear read as surprise). This estimator nests the two:
+
+- level 1 (coarse, per annotator): accuracy ``p_i`` and an answer strategy ``xi_i`` (the
+  annotator's own label frequencies), giving the MACE-like matrix
+  ``m_i[k, l] = p_i [l = k] + (1 - p_i) xi_i[l]``;
+- level 2 (full): each confusion row ``pi_i[k, :] ~ Dirichlet(floor + strength * m_i[k, :])``.
+
+An annotator with few votes is judged by the coarse model, one with many votes by their own
+full matrix; ``floor`` keeps a little of Dawid-Skene's uniform smoothing so an annotator whose
+coarse model is wrong is not locked into it.
+
+EM, vectorised over the vote table with ``np.bincount`` like :mod:`reliability.dawid_skene`:
+
+- M-step: the expected confusion counts ``n_i[k, l] = sum_{votes of i with t = l} Q_j(k)``;
+  level 1 from them in closed form (``p_i = (trace n_i + 1) / (sum n_i + 2)``, ``xi_i`` the
+  column sums plus one pseudo-vote per class); then the MAP confusion
+  ``pi_i[k, l] oc n_i[k, l] + floor + strength * m_i[k, l]``; class prior smoothed as in the
+  other estimators.
+- E-step: ``log Q_j(k) = log prior_k + sum_{votes v of j} log pi_{a(v)}[k, t_v]``.
+
+Level 1 is fitted from the expected counts and then held fixed as the prior's centre for
+level 2 (an empirical-Bayes plug-in, not a joint MAP over both levels), so the objective is not
+guaranteed monotone; EM therefore stops on the largest change of any posterior probability
+(``tol``), and ``log_likelihood_`` records the marginal log-likelihood of the votes under each
+iteration's parameters for inspection.
+
+The two hyper-parameters were chosen by leave-one-dataset-out over the six public crowds in
+``../shared/crowd-data/`` (``bench/em_accuracy.py``, protocol in docs/reliability.md); the
+defaults are the setting that the same criterion picks on all six together.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from reliability.result import (
+    FittedEM,
+    log_normalise,
+    majority_posterior,
+    smoothed_class_prior,
+    warn_unconverged,
+)
+from reliability.votes import VoteTable
+
+
+class HierarchicalDawidSkene(FittedEM):
+    """Dawid-Skene with each annotator's confusion shrunk towards their MACE-like coarse model.
+
+    Args:
+        strength: Dirichlet mass of the coarse model in each confusion row (``>= 0``; 0 is
+            plain Dawid-Skene with smoothing ``floor``).
+        floor: uniform Dirichlet pseudo-count per cell (``> 0``).
+        tol: stop when no posterior probability moves by more than ``tol`` in an iteration.
+        max_iter: iteration cap (:class:`ConvergenceWarning` when reached).
+
+    Learned: ``confusion_`` (M, K, K) rows = true class, ``coarse_accuracy_`` (M,) ``p_i``,
+    ``strategy_`` (M, K) ``xi_i``, ``reliability_`` (M,) expected accuracy under the class
+    prior, and the common ``posterior_``, ``labels_``, ``class_prior_``, ``log_likelihood_``,
+    ``n_iter_``, ``converged_``, ``result_``.
+    """
+
+    method = "hds"
+
+    def __init__(self, *, strength: float = 1.0, floor: float = 0.25, tol: float = 1e-6, max_iter: int = 1000) -> None:
+        self.strength = strength
+        self.floor = floor
+        self.tol = tol
+        self.max_iter = max_iter
+
+    def fit(self, table: VoteTable) -> HierarchicalDawidSkene:
+        if not (self.floor > 0 and self.strength >= 0):
+            raise ValueError("floor must be positive and strength non-negative")
+        if not (self.tol > 0 and self.max_iter >= 1):
+            raise ValueError("tol must be positive and max_iter at least 1")
+        ann, img, lab = table.annotator, table.image, table.label
+        n_ann, n_img, k = table.n_annotators, table.n_images, table.n_classes
+        classes = np.arange(k)
+        eye = np.eye(k)
+        # For each vote and each candidate true class: flat index of (annotator, class, label)
+        # into the (M, K, K) confusion array, and of (image, class) into the (J, K) posterior.
+        conf_index = (ann * (k * k) + lab)[:, None] + (classes * k)[None, :]  # (n_votes, K)
+        cell = (img * k)[:, None] + classes[None, :]  # (n_votes, K)
+        posterior = majority_posterior(table.counts())  # (J, K)
+        history: list[float] = []
+        converged = False
+        for _ in range(self.max_iter):
+            soft = np.bincount(conf_index.ravel(), weights=posterior[img].ravel(), minlength=n_ann * k * k)
+            soft = soft.reshape(n_ann, k, k)  # (M, K, K) expected counts n_i[true, voted]
+            accuracy = (np.einsum("ikk->i", soft) + 1.0) / (soft.sum(axis=(1, 2)) + 2.0)  # (M,)
+            strategy = soft.sum(axis=1) + 1.0
+            strategy /= strategy.sum(axis=1, keepdims=True)  # (M, K)
+            coarse = accuracy[:, None, None] * eye[None] + (1.0 - accuracy)[:, None, None] * strategy[:, None, :]
+            confusion = soft + self.floor + self.strength * coarse
+            confusion /= confusion.sum(axis=2, keepdims=True)  # (M, K, K)
+            prior = smoothed_class_prior(posterior)
+            per_vote = np.log(confusion).reshape(-1)[conf_index]  # (n_votes, K)
+            log_joint = np.bincount(cell.ravel(), weights=per_vote.ravel(), minlength=n_img * k).reshape(n_img, k)
+            log_joint += np.log(prior)[None, :]
+            log_posterior, evidence = log_normalise(log_joint)
+            updated = np.exp(log_posterior)
+            history.append(evidence)
+            change = float(np.abs(updated - posterior).max())
+            posterior = updated
+            if change < self.tol:
+                converged = True
+                break
+        if not converged:
+            warn_unconverged("Hierarchical Dawid-Skene", max_iter=self.max_iter, tol=self.tol)
+        reliability = np.einsum("ikk,k->i", confusion, prior)
+        self.confusion_ = confusion
+        self.coarse_accuracy_ = accuracy
+        self.strategy_ = strategy
+        self.reliability_ = reliability
+        self._store_fit(
+            table=table,
+            posterior=posterior,
+            prior=prior,
+            reliability=reliability,
+            difficulty=None,
+            history=history,
+            converged=converged,
+        )
+        return self
