@@ -70,9 +70,9 @@ def read_votes_csv(path: str | Path, *, classes: Sequence[str] | int | None = No
     (annotator_ids, annotator), (image_ids, image) = _encode_ids(columns[0]), _encode_ids(columns[1])
     values, label_codes = _encode_ids(columns[2], keep_text=True)
     names = tuple(str(v) for v in values)
-    class_names = _class_names_for(names, classes)
-    label = _label_codes(names, label_codes, class_names)
     try:
+        class_names = _class_names_for(names, classes)
+        label = _label_codes(names, label_codes, class_names)
         table = VoteTable.from_arrays(annotator, image, label, classes=class_names, check_duplicates=False)
     except VoteTableError as exc:
         raise VoteTableError(f"{path}: {exc}") from exc
