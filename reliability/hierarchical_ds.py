@@ -15,7 +15,9 @@ An annotator with few votes is judged by the coarse model, one with many votes b
 full matrix; ``floor`` keeps a little of Dawid-Skene's uniform smoothing so an annotator whose
 coarse model is wrong is not locked into it.
 
-EM, vectorised over the vote table with ``np.bincount`` like :mod:`reliability.dawid_skene`:
+EM, vectorised over the vote table: the votes are one sparse ``(M*K, J)`` indicator matrix ``A``
+(row ``(annotator, voted label)``, column image), so each step is one sparse product with a
+``(J, K)`` or ``(M*K, K)`` dense matrix (about 0.03 s per iteration at RAF scale, 1.2 M votes):
 
 - M-step: the expected confusion counts ``n_i[k, l] = sum_{votes of i with t = l} Q_j(k)``;
   level 1 from them in closed form (``p_i = (trace n_i + 1) / (sum n_i + 2)``, ``xi_i`` the
@@ -38,6 +40,7 @@ defaults are the setting that the same criterion picks on all six together.
 from __future__ import annotations
 
 import numpy as np
+from scipy import sparse
 
 from reliability.result import (
     FittedEM,
@@ -78,20 +81,19 @@ class HierarchicalDawidSkene(FittedEM):
             raise ValueError("floor must be positive and strength non-negative")
         if not (self.tol > 0 and self.max_iter >= 1):
             raise ValueError("tol must be positive and max_iter at least 1")
-        ann, img, lab = table.annotator, table.image, table.label
         n_ann, n_img, k = table.n_annotators, table.n_images, table.n_classes
-        classes = np.arange(k)
         eye = np.eye(k)
-        # For each vote and each candidate true class: flat index of (annotator, class, label)
-        # into the (M, K, K) confusion array, and of (image, class) into the (J, K) posterior.
-        conf_index = (ann * (k * k) + lab)[:, None] + (classes * k)[None, :]  # (n_votes, K)
-        cell = (img * k)[:, None] + classes[None, :]  # (n_votes, K)
+        # A[(annotator, voted label), image] = 1 for each vote: (M*K, J); its transpose (J, M*K).
+        votes = sparse.csr_matrix(
+            (np.ones(table.n_votes), (table.annotator * k + table.label, table.image)), shape=(n_ann * k, n_img)
+        )
+        votes_t = votes.T.tocsr()
         posterior = majority_posterior(table.counts())  # (J, K)
         history: list[float] = []
         converged = False
         for _ in range(self.max_iter):
-            soft = np.bincount(conf_index.ravel(), weights=posterior[img].ravel(), minlength=n_ann * k * k)
-            soft = soft.reshape(n_ann, k, k)  # (M, K, K) expected counts n_i[true, voted]
+            # (M*K_voted, K_true) -> (M, K_true, K_voted): expected counts n_i[true, voted].
+            soft = np.asarray(votes @ posterior).reshape(n_ann, k, k).transpose(0, 2, 1)
             accuracy = (np.einsum("ikk->i", soft) + 1.0) / (soft.sum(axis=(1, 2)) + 2.0)  # (M,)
             strategy = soft.sum(axis=1) + 1.0
             strategy /= strategy.sum(axis=1, keepdims=True)  # (M, K)
@@ -99,9 +101,8 @@ class HierarchicalDawidSkene(FittedEM):
             confusion = soft + self.floor + self.strength * coarse
             confusion /= confusion.sum(axis=2, keepdims=True)  # (M, K, K)
             prior = smoothed_class_prior(posterior)
-            per_vote = np.log(confusion).reshape(-1)[conf_index]  # (n_votes, K)
-            log_joint = np.bincount(cell.ravel(), weights=per_vote.ravel(), minlength=n_img * k).reshape(n_img, k)
-            log_joint += np.log(prior)[None, :]
+            log_voted = np.log(confusion).transpose(0, 2, 1).reshape(n_ann * k, k)  # (M*K_voted, K_true)
+            log_joint = np.asarray(votes_t @ log_voted) + np.log(prior)[None, :]  # (J, K)
             log_posterior, evidence = log_normalise(log_joint)
             updated = np.exp(log_posterior)
             history.append(evidence)
