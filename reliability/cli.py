@@ -14,6 +14,7 @@ import argparse
 import csv
 import json
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,7 +22,6 @@ import numpy as np
 
 from reliability.filtering import FilterRule
 from reliability.pipeline import DEFAULT_METHOD, METHODS, ReliabilityEstimate, estimate
-from reliability.simulation import simulate_crowd
 from reliability.subsets import partition
 from reliability.votes import VoteTable, VoteTableError
 
@@ -87,7 +87,9 @@ def run_estimate(args: argparse.Namespace) -> int:
     if not args.votes.is_file():
         raise InputError(f"{args.votes}: no such file")
     _say(f"reading {args.votes}")
+    started = time.perf_counter()
     table = VoteTable.from_csv(args.votes, classes=classes)
+    read_seconds = time.perf_counter() - started
     _say(f"{table.n_votes} votes, {table.n_annotators} annotators, {table.n_images} images")
     rule = FilterRule(fraction=args.keep_fraction, min_accuracy=args.min_accuracy)
     params: dict[str, object] = {}
@@ -97,6 +99,7 @@ def run_estimate(args: argparse.Namespace) -> int:
         table, method=args.method, params=params, rule=rule, progress=lambda f, m: _say(f"[{f:4.0%}] {m}")
     )
     args.out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
     write_images_csv(args.out / "images.csv", table=table, result=result)
     with (args.out / "annotators.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
@@ -105,27 +108,38 @@ def run_estimate(args: argparse.Namespace) -> int:
             writer.writerow(
                 [table.annotator_ids[i], f"{result.reliability[i]:.6f}", int(result.kept[i]), int(result.votes[i])]
             )
-    (args.out / "summary.json").write_text(json.dumps(result.summary(), indent=2) + "\n")
+    timing = {"read_seconds": round(read_seconds, 3), "write_seconds": round(time.perf_counter() - started, 3)}
+    (args.out / "summary.json").write_text(json.dumps({**result.summary(), **timing}, indent=2) + "\n")
     _say(f"wrote {args.out}/images.csv, annotators.csv, summary.json")
     return 0
 
 
 def write_images_csv(path: Path, *, table: VoteTable, result: ReliabilityEstimate) -> None:
     """``image,label,posterior_<class>...,g_<class>...,difficulty`` (module docstring)."""
-    posterior = np.char.mod("%.6f", result.posterior)  # (J, K) text, formatted in one call
-    g = np.char.mod("%.6f", result.distribution)  # (J, K)
-    if result.difficulty is None:
-        difficulty = np.full(table.n_images, "", dtype=object)
-    else:
-        difficulty = np.char.mod("%.6f", result.difficulty)
-    labels = np.asarray(table.classes, dtype=object)[result.labels]
+    k = table.n_classes
+    numbers = np.hstack([result.posterior, result.distribution])  # (J, 2K)
+    row_format = ",".join(["%.6f"] * (2 * k))  # one %-format per row: ~10x faster than csv.writer here
+    difficulty = [""] * table.n_images if result.difficulty is None else [f"{d:.6f}" for d in result.difficulty]
+    header = ["image", "label", *(f"posterior_{c}" for c in table.classes), *(f"g_{c}" for c in table.classes)]
     with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        posterior_names = [f"posterior_{c}" for c in table.classes]
-        writer.writerow(["image", "label", *posterior_names, *(f"g_{c}" for c in table.classes), "difficulty"])
-        ids, names = table.image_ids.tolist(), labels.tolist()
-        rows = zip(ids, names, posterior.tolist(), g.tolist(), difficulty.tolist(), strict=True)
-        writer.writerows([image, label, *p, *d, diff] for image, label, p, d, diff in rows)
+        csv.writer(handle).writerow([*header, "difficulty"])
+        quote = csv.writer(_LineBuffer(), lineterminator="")  # ids and class names may need CSV quoting
+        names = [quote.writerow([name]) for name in table.classes]
+        ids = [quote.writerow([image_id]) for image_id in table.image_ids.tolist()]
+        handle.writelines(
+            f"{image_id},{names[label]},{row_format % tuple(row)},{diff}\r\n"
+            for image_id, label, row, diff in zip(
+                ids, result.labels.tolist(), numbers.tolist(), difficulty, strict=True
+            )
+        )
+
+
+class _LineBuffer:
+    """A file-like ``write`` that hands back what it was given: ``csv.writer(_LineBuffer())
+    .writerow(row)`` returns the row as one CSV-quoted line."""
+
+    def write(self, line: str) -> str:
+        return line
 
 
 def images_csv_distribution_columns(header: list[str]) -> tuple[tuple[str, ...], list[int]]:
@@ -179,6 +193,8 @@ def run_partition(args: argparse.Namespace) -> int:
 
 
 def run_simulate(args: argparse.Namespace) -> int:
+    from reliability.simulation import simulate_crowd  # scipy.special: only this command pays its import
+
     crowd = simulate_crowd(
         n_images=args.images,
         n_annotators=args.annotators,

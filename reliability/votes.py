@@ -89,8 +89,8 @@ class VoteTable:
             raise VoteTableError("no votes")
         class_names = _class_names(classes)
         label = _label_indices(raw_labels, class_names)
-        annotator_ids, annotator = _dense_ids(annotators)
-        image_ids, image = _dense_ids(images)
+        annotator_ids, annotator = dense_ids(annotators)
+        image_ids, image = dense_ids(images)
         if check_duplicates:
             key = annotator * np.int64(image_ids.shape[0]) + image
             dup = first_repeat(key)
@@ -196,7 +196,7 @@ def first_repeat(key: np.ndarray) -> int:
     return int(order[repeated[0] + 1])
 
 
-def _dense_ids(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def dense_ids(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sorted distinct ids ``(n_ids,)`` and each value's index into them ``(n,)`` int64.
 
     Non-negative integer ids of moderate range take an O(n) path through ``np.bincount``
