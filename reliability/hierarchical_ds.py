@@ -61,6 +61,10 @@ class HierarchicalDawidSkene(FittedEM):
         floor: uniform Dirichlet pseudo-count per cell (``> 0``).
         tol: stop when no posterior probability moves by more than ``tol`` in an iteration.
         max_iter: iteration cap (:class:`ConvergenceWarning` when reached).
+        posterior_init: ``(J, K)`` posterior to start from instead of the majority vote (as
+            scikit-learn's ``GaussianMixture(means_init=...)``); the pipeline's refit without
+            the dropped annotators starts from the first fit's posterior, which roughly halves
+            its iterations.
 
     Learned: ``confusion_`` (M, K, K) rows = true class, ``coarse_accuracy_`` (M,) ``p_i``,
     ``strategy_`` (M, K) ``xi_i``, ``reliability_`` (M,) expected accuracy under the class
@@ -70,11 +74,20 @@ class HierarchicalDawidSkene(FittedEM):
 
     method = "hds"
 
-    def __init__(self, *, strength: float = 1.0, floor: float = 0.25, tol: float = 1e-6, max_iter: int = 1000) -> None:
+    def __init__(
+        self,
+        *,
+        strength: float = 1.0,
+        floor: float = 0.25,
+        tol: float = 1e-6,
+        max_iter: int = 1000,
+        posterior_init: np.ndarray | None = None,
+    ) -> None:
         self.strength = strength
         self.floor = floor
         self.tol = tol
         self.max_iter = max_iter
+        self.posterior_init = posterior_init
 
     def fit(self, table: VoteTable) -> HierarchicalDawidSkene:
         if not (self.floor > 0 and self.strength >= 0):
@@ -88,7 +101,12 @@ class HierarchicalDawidSkene(FittedEM):
             (np.ones(table.n_votes), (table.annotator * k + table.label, table.image)), shape=(n_ann * k, n_img)
         )
         votes_t = votes.T.tocsr()
-        posterior = majority_posterior(table.counts())  # (J, K)
+        if self.posterior_init is None:
+            posterior = majority_posterior(table.counts())  # (J, K)
+        else:
+            posterior = np.asarray(self.posterior_init, dtype=np.float64)
+            if posterior.shape != (n_img, k) or not np.allclose(posterior.sum(axis=1), 1.0):
+                raise ValueError(f"posterior_init must be ({n_img}, {k}) with rows summing to 1")
         history: list[float] = []
         converged = False
         for _ in range(self.max_iter):

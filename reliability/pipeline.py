@@ -16,6 +16,7 @@ Used by the CLI and by the platform's reliability runs, so both give the same nu
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -146,7 +147,11 @@ def estimate(
         final = initial
         reliability = initial.reliability
     else:
-        final = make_estimator(method, params).fit(table.subset_annotators(kept)).result_
+        refit_params = dict(params or {})
+        if "posterior_init" in inspect.signature(ESTIMATORS[method]).parameters:
+            # Same images, fewer annotators: start where the first fit ended.
+            refit_params.setdefault("posterior_init", initial.posterior)
+        final = make_estimator(method, refit_params).fit(table.subset_annotators(kept)).result_
         reliability = initial.reliability.copy()
         reliability[kept] = final.reliability
     weights = np.ones(table.n_annotators) if method == "mv" else reliability
