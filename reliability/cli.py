@@ -21,9 +21,10 @@ from pathlib import Path
 import numpy as np
 
 from reliability.filtering import FilterRule
+from reliability.gold import gold_score
 from reliability.pipeline import DEFAULT_METHOD, METHODS, ReliabilityEstimate, estimate
 from reliability.subsets import partition
-from reliability.votes import VoteTable, VoteTableError
+from reliability.votes import ALIASES, VoteTable, VoteTableError
 
 
 class InputError(Exception):
@@ -52,6 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--classes",
         help="comma-separated class names in label order (default: taken from the labels: integers, "
         "the seven emotions, or other names)",
+    )
+    est.add_argument(
+        "--gold",
+        type=Path,
+        help="CSV with header image,label (task,label accepted) of known labels: summary.json gets the "
+        "published labels' accuracy on them with a Wilson 95%% interval",
     )
     est.add_argument("--keep-fraction", type=float, default=0.5, help="filter rule fraction (docs/reliability.md)")
     est.add_argument("--min-accuracy", type=float, default=None, help="absolute accuracy floor instead")
@@ -91,6 +98,7 @@ def run_estimate(args: argparse.Namespace) -> int:
     table = VoteTable.from_csv(args.votes, classes=classes)
     read_seconds = time.perf_counter() - started
     _say(f"{table.n_votes} votes, {table.n_annotators} annotators, {table.n_images} images")
+    gold_index, gold_label = read_gold_csv(args.gold, table=table) if args.gold else (None, None)
     rule = FilterRule(fraction=args.keep_fraction, min_accuracy=args.min_accuracy)
     params: dict[str, object] = {}
     if args.method == "glad":  # per-iteration progress for the long part
@@ -98,6 +106,14 @@ def run_estimate(args: argparse.Namespace) -> int:
     result = estimate(
         table, method=args.method, params=params, rule=rule, progress=lambda f, m: _say(f"[{f:4.0%}] {m}")
     )
+    gold: dict[str, object] = {}
+    score = None
+    if gold_index is not None and gold_label is not None:
+        gold = {"gold_file_rows": int(gold_index.shape[0]), "gold_in_votes": int(np.sum(gold_index >= 0))}
+        scored = gold_index >= 0
+        if scored.any():
+            score = gold_score(result.labels[gold_index[scored]], gold_label[scored])
+            gold.update(score.as_metrics())
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     write_images_csv(args.out / "images.csv", table=table, result=result)
@@ -109,9 +125,43 @@ def run_estimate(args: argparse.Namespace) -> int:
                 [table.annotator_ids[i], f"{result.reliability[i]:.6f}", int(result.kept[i]), int(result.votes[i])]
             )
     timing = {"read_seconds": round(read_seconds, 3), "write_seconds": round(time.perf_counter() - started, 3)}
-    (args.out / "summary.json").write_text(json.dumps({**result.summary(), **timing}, indent=2) + "\n")
+    summary = {**result.summary(), **timing, **gold}
+    (args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    if score is not None:
+        _say(f"gold: {score.accuracy:.4f} of {score.n} images (95% CI {score.low:.4f} to {score.high:.4f})")
     _say(f"wrote {args.out}/images.csv, annotators.csv, summary.json")
     return 0
+
+
+def read_gold_csv(path: Path, *, table: VoteTable) -> tuple[np.ndarray, np.ndarray]:
+    """Known labels of some images: each row's image index in ``table`` (-1 when nobody voted on
+    it) and class index, both ``(n_rows,)`` int64. Labels are class names or 0-based indices."""
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    with path.open(newline="") as handle:
+        reader = csv.reader(handle)
+        header = [ALIASES.get(name.strip().lower(), name.strip().lower()) for name in next(reader, [])]
+        if "image" not in header or "label" not in header:
+            raise InputError(f"{path}: expected a header with columns image (or task) and label")
+        at_image, at_label = header.index("image"), header.index("label")
+        rows = [row for row in reader if row]
+    if not rows:
+        raise InputError(f"{path}: no gold labels")
+    images = {str(image_id): j for j, image_id in enumerate(table.image_ids.tolist())}
+    classes = {name: k for k, name in enumerate(table.classes)}
+    index, label = [], []
+    for line, row in enumerate(rows, start=2):  # a few hundred rows: a plain loop
+        if len(row) <= max(at_image, at_label):
+            raise InputError(f"{path}: line {line} has too few columns")
+        text = row[at_label].strip()
+        if text in classes:
+            label.append(classes[text])
+        elif text.isdigit() and int(text) < len(table.classes):
+            label.append(int(text))
+        else:
+            raise InputError(f"{path}: line {line}: unknown label {text!r} (classes: {', '.join(table.classes)})")
+        index.append(images.get(row[at_image].strip(), -1))
+    return np.array(index, dtype=np.int64), np.array(label, dtype=np.int64)
 
 
 def write_images_csv(path: Path, *, table: VoteTable, result: ReliabilityEstimate) -> None:

@@ -163,3 +163,21 @@ def test_partition_reads_images_csv_written_before_the_posterior_columns(tmp_pat
     old.write_text("\n".join(rows) + "\n")
     assert main(["partition", str(old), "--out", str(tmp_path / "p"), "--min-class-size", "1"]) == 0
     assert len(read(tmp_path / "p" / "basic.csv")) == 12
+
+
+def test_it_scores_the_published_labels_on_a_gold_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sim = tmp_path / "sim"
+    argv = ["simulate", "--images", "200", "--annotators", "15", "--votes-per-image", "7", "--seed", "3"]
+    assert main([*argv, "--out", str(sim)]) == 0
+    gold = tmp_path / "gold.csv"
+    truth = read(sim / "truth.csv")
+    gold.write_text("task,label\n" + "".join(f"{r['image']},{r['label']}\n" for r in truth[:50]) + "9999,fear\n")
+    assert main(["estimate", str(sim / "votes.csv"), "--out", str(tmp_path / "out"), "--gold", str(gold)]) == 0
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["gold_file_rows"] == 51 and summary["gold_in_votes"] == summary["gold_images"] == 50
+    low, high = summary["gold_accuracy_ci95"]
+    assert low <= summary["gold_accuracy"] <= high and summary["gold_accuracy"] > 0.8
+    assert "gold: " in capsys.readouterr().err
+    gold.write_text("image,label\n1,joy\n")
+    assert main(["estimate", str(sim / "votes.csv"), "--out", str(tmp_path / "o2"), "--gold", str(gold)]) == 2
+    assert "line 2: unknown label 'joy'" in capsys.readouterr().err
