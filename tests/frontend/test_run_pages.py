@@ -297,3 +297,10 @@ def test_it_shows_the_gold_accuracy_with_its_interval(run):
     run.save(update_fields=["metrics"])
     html = as_role("researcher").get(f"/reliability-runs/{run.pk}/").content.decode()
     assert "92.5% of 40 gold images (95% CI 79.8% to 97.4%)" in html
+
+
+def test_it_says_why_an_older_run_has_no_gold_accuracy(run):
+    run.metrics = {key: value for key, value in run.metrics.items() if not key.startswith("gold")}
+    run.save(update_fields=["metrics"])
+    html = as_role("admin").get(f"/reliability-runs/{run.pk}/").content.decode()
+    assert "not measured (run made before gold scoring)" in html
