@@ -46,7 +46,8 @@ from reliability.votes import VoteTable  # noqa: E402
 DATASETS = ("face", "dog", "web", "weather", "rte", "product")
 # Candidate hyper-parameters for the leave-one-dataset-out choice (see the module docstring).
 HDS_GRID = [
-    {"strength": strength, "floor": floor} for strength, floor in itertools.product((0.5, 1, 2, 4), (0.1, 0.25, 0.5, 1))
+    {"strength": strength, "floor": floor}
+    for strength, floor in itertools.product((0.25, 0.5, 1, 2), (0.1, 0.25, 0.5, 1))
 ]
 GLAD_GRID = [
     {"beta_prior_mean": mean, "beta_prior_sd": sd} for mean, sd in itertools.product((0.0, 1.0), (0.3, 0.5, 0.75, 1.0))

@@ -9,7 +9,9 @@ confusions (grade 3 read as grade 4, fear read as surprise). This estimator nest
 - level 1 (coarse, per annotator): accuracy ``p_i`` and an answer strategy ``xi_i`` (the
   annotator's own label frequencies), giving the MACE-like matrix
   ``m_i[k, l] = p_i [l = k] + (1 - p_i) xi_i[l]``;
-- level 2 (full): each confusion row ``pi_i[k, :] ~ Dirichlet(floor + strength * m_i[k, :])``.
+- level 2 (full): each confusion row ``pi_i[k, :] ~ Dirichlet(floor + strength * K * m_i[k, :])``:
+  ``strength`` and ``floor`` are pseudo-counts per cell, so the prior weighs the same against an
+  annotator's votes whatever the number of classes ``K``.
 
 An annotator with few votes is judged by the coarse model, one with many votes by their own
 full matrix; ``floor`` keeps a little of Dawid-Skene's uniform smoothing so an annotator whose
@@ -22,7 +24,7 @@ EM, vectorised over the vote table: the votes are one sparse ``(M*K, J)`` indica
 - M-step: the expected confusion counts ``n_i[k, l] = sum_{votes of i with t = l} Q_j(k)``;
   level 1 from them in closed form (``p_i = (trace n_i + 1) / (sum n_i + 2)``, ``xi_i`` the
   column sums plus one pseudo-vote per class); then the MAP confusion
-  ``pi_i[k, l] oc n_i[k, l] + floor + strength * m_i[k, l]``; class prior smoothed as in the
+  ``pi_i[k, l] oc n_i[k, l] + floor + strength * K * m_i[k, l]``; class prior smoothed as in the
   other estimators.
 - E-step: ``log Q_j(k) = log prior_k + sum_{votes v of j} log pi_{a(v)}[k, t_v]``.
 
@@ -56,8 +58,8 @@ class HierarchicalDawidSkene(FittedEM):
     """Dawid-Skene with each annotator's confusion shrunk towards their MACE-like coarse model.
 
     Args:
-        strength: Dirichlet mass of the coarse model in each confusion row (``>= 0``; 0 is
-            plain Dawid-Skene with smoothing ``floor``).
+        strength: Dirichlet pseudo-count per cell given to the coarse model (each confusion row
+            gets ``strength * K`` in all; ``>= 0``; 0 is plain Dawid-Skene with smoothing ``floor``).
         floor: uniform Dirichlet pseudo-count per cell (``> 0``).
         tol: stop when no posterior probability moves by more than ``tol`` in an iteration.
         max_iter: iteration cap (:class:`ConvergenceWarning` when reached).
@@ -77,7 +79,7 @@ class HierarchicalDawidSkene(FittedEM):
     def __init__(
         self,
         *,
-        strength: float = 1.0,
+        strength: float = 0.25,
         floor: float = 0.25,
         tol: float = 1e-6,
         max_iter: int = 1000,
@@ -116,7 +118,7 @@ class HierarchicalDawidSkene(FittedEM):
             strategy = soft.sum(axis=1) + 1.0
             strategy /= strategy.sum(axis=1, keepdims=True)  # (M, K)
             coarse = accuracy[:, None, None] * eye[None] + (1.0 - accuracy)[:, None, None] * strategy[:, None, :]
-            confusion = soft + self.floor + self.strength * coarse
+            confusion = soft + self.floor + (self.strength * k) * coarse
             confusion /= confusion.sum(axis=2, keepdims=True)  # (M, K, K)
             prior = smoothed_class_prior(posterior)
             log_voted = np.log(confusion).transpose(0, 2, 1).reshape(n_ann * k, k)  # (M*K_voted, K_true)
