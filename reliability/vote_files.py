@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from reliability.classes import BASIC_EMOTIONS
-from reliability.votes import ALIASES, VoteTable, VoteTableError, dense_ids, first_repeat
+from reliability.votes import ALIASES, VoteTable, VoteTableError, first_repeat
 
 COLUMNS = ("annotator", "image", "label")
 
@@ -52,6 +52,8 @@ def read_votes_csv(path: str | Path, *, classes: Sequence[str] | int | None = No
             parse_options=pacsv.ParseOptions(newlines_in_values=False),
             convert_options=pacsv.ConvertOptions(
                 include_columns=[f"c{positions[name]}" for name in COLUMNS],
+                # Text, not inferred types: an id beyond int64 would otherwise become a float.
+                column_types={f"c{positions[name]}": pa.string() for name in COLUMNS},
                 strings_can_be_null=False,
             ),
         )
@@ -65,8 +67,6 @@ def read_votes_csv(path: str | Path, *, classes: Sequence[str] | int | None = No
             encoded[name] = _encode_ids(arrow.column(f"c{positions[name]}"), keep_text=name == "label")
         except _EmptyCell as empty:
             raise VoteTableError(f"{path}: line {empty.row + 2} has an empty {name}") from None
-        except pa.ArrowInvalid as exc:  # e.g. an integer id beyond int64
-            raise VoteTableError(f"{path}: column {name}: {_arrow_reason(exc)}") from exc
     (annotator_ids, annotator), (image_ids, image) = encoded["annotator"], encoded["image"]
     values, label_codes = encoded["label"]
     names = tuple(str(v) for v in values)
@@ -174,19 +174,10 @@ class _EmptyCell(Exception):
 def _encode_ids(column: pa.ChunkedArray, *, keep_text: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Sorted distinct values ``(n_ids,)`` and each row's index into them ``(n_rows,)`` int64.
 
-    A column Arrow parsed as integers stays int64 (``keep_text``: its distinct values become
-    text); any other column is read as text, stripped of surrounding blanks, and int64 when every
-    value is an integer (unless ``keep_text``). Text columns are dictionary-encoded first, so the
-    per-value work (stripping, parsing, sorting) runs over the distinct values only.
+    Values are stripped of surrounding blanks, and int64 when every one is an integer (unless
+    ``keep_text``), else strings. The column is dictionary-encoded first, so the per-value work
+    (stripping, parsing, sorting) runs over the distinct values only.
     """
-    if column.null_count:
-        raise _EmptyCell(int(np.flatnonzero(pc.is_null(column.combine_chunks()).to_numpy(zero_copy_only=False))[0]))
-    if pa.types.is_integer(column.type):
-        numbers = _as_int64(column.combine_chunks())  # (n_rows,)
-        distinct, index = dense_ids(numbers)
-        return (distinct.astype(str) if keep_text else distinct), index
-    if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
-        column = column.cast(pa.string())
     encoded = pc.dictionary_encode(column.combine_chunks())
     codes = _as_int64(encoded.indices)  # (n_rows,)
     text = [value.strip() for value in encoded.dictionary.to_pylist()]  # distinct, first-seen order

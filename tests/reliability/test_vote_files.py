@@ -88,3 +88,9 @@ def test_it_refuses_a_binary_file(tmp_path: Path) -> None:
     path.write_bytes(b"annotator,image,label\n\xff\xfe,1,2\n")
     with pytest.raises(VoteTableError, match="not a text CSV file"):
         read_votes_csv(path)
+
+
+def test_an_id_beyond_int64_keeps_its_text(tmp_path: Path) -> None:
+    table = read_votes_csv(write(tmp_path, "annotator,image,label\n18446744073709551615,1,a\n2,1,b\n"))
+    assert table.annotator_ids.tolist() == ["18446744073709551615", "2"]
+    assert table.image_ids.tolist() == [1]
