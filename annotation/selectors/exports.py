@@ -42,7 +42,9 @@ class FaceRow:
 @dataclass(frozen=True)
 class ExportRow:
     """One image as an export sees it. ``label`` is 0-based into the project's classes (the
-    argmax of the distribution); ``subset_label`` is the class name within the subset."""
+    argmax of the estimator's ``posterior``; for imported references and runs stored before
+    posteriors, the reference label or the argmax of the distribution); ``distribution`` is the
+    paper's g; ``subset_label`` is the class name within the subset."""
 
     image_id: int
     file: str  # storage name of the original
@@ -54,6 +56,7 @@ class ExportRow:
     split: str  # "train", "test" or ""
     face: FaceRow | None
     rafdb_name: str = ""  # the name an imported RAF-DB image had, kept by reference exports
+    posterior: list[float] | None = None  # (K,) the estimator's posterior; None for references/older runs
 
 
 def export_rows(*, project: Project, run: ReliabilityRun | None) -> Iterator[ExportRow]:
@@ -61,11 +64,19 @@ def export_rows(*, project: Project, run: ReliabilityRun | None) -> Iterator[Exp
     reference labels (an imported dataset) when ``run`` is None."""
     if run is not None:
         raw: Iterator[tuple[Any, ...]] = (
-            (*item, "")
+            (*item[:8], "", item[8])
             for item in ImageReliability.objects.filter(run=run)
             .order_by("subset", "-split", "image_id")  # RAF-DB lists train before test
             .values_list(
-                "image_id", "image__file", "label", "distribution", "counts", "subset", "subset_label", "split"
+                "image_id",
+                "image__file",
+                "label",
+                "distribution",
+                "counts",
+                "subset",
+                "subset_label",
+                "split",
+                "posterior",
             )
             .iterator(chunk_size=CHUNK)
         )
@@ -102,7 +113,8 @@ def _reference_rows(project: Project) -> Iterator[tuple[Any, ...]]:
             label = max(range(len(distribution)), key=distribution.__getitem__) if distribution else None
         else:
             label = ref_label
-        yield (image_id, file, label, distribution, None, subset, subset_label, split, _imported_name(source, subset))
+        name = _imported_name(source, subset)
+        yield (image_id, file, label, distribution, None, subset, subset_label, split, name, None)
 
 
 def _imported_name(source: str, subset: str) -> str:
@@ -133,9 +145,19 @@ def _attach_faces(chunk: list[tuple[Any, ...]]) -> Iterator[ExportRow]:
         "aligned",
     ):
         faces[image_id] = FaceRow((x1, y1, x2, y2), landmarks, auto, source, gender, race, age, aligned or "")
-    for image_id, file, label, distribution, counts, subset, subset_label, split, name in chunk:
+    for image_id, file, label, distribution, counts, subset, subset_label, split, name, posterior in chunk:
         yield ExportRow(
-            image_id, file, label, distribution, counts, subset, subset_label, split, faces.get(image_id), name
+            image_id,
+            file,
+            label,
+            distribution,
+            counts,
+            subset,
+            subset_label,
+            split,
+            faces.get(image_id),
+            name,
+            posterior,
         )
 
 

@@ -158,6 +158,7 @@ def write_dataset(
         "annotation_missing": 0,
         "reencoded": 0,
         "excluded_compound": 0,
+        "basic_label_not_g": 0,
     }
 
     distributions = sink.open_text("distributions.csv")
@@ -166,6 +167,7 @@ def write_dataset(
         ["image_id", "rafdb_name", "subset", "split", "label", "label_index", "subset_label", "n_votes"]
         + [f"count_{c}" for c in classes]
         + [f"p_{c}" for c in classes]
+        + [f"posterior_{c}" for c in classes]
         + ["landmarks_source"]
     )
     label_files: dict[str, IO[str]] = {}
@@ -193,6 +195,9 @@ def write_dataset(
         n = len(classes)
         raw_counts = row.counts if row.counts else [""] * n
         probabilities = [f"{p:.6f}" for p in row.distribution] if row.distribution else [""] * n
+        posterior = [f"{p:.6f}" for p in row.posterior] if row.posterior else [""] * n
+        if row.subset == "basic" and row.label is not None and 0 <= row.label < n:
+            stats["basic_label_not_g"] += int(classes[row.label] != row.subset_label)
         dist_writer.writerow(
             [
                 row.image_id,
@@ -205,6 +210,7 @@ def write_dataset(
                 sum(row.counts) if row.counts else "",
                 *raw_counts,
                 *probabilities,
+                *posterior,
                 row.face.landmarks_source if row.face else "",
             ]
         )
@@ -371,6 +377,13 @@ def datasheet(*, project: Project, run: ReliabilityRun | None, stats: dict[str, 
     lines.append(f"- Platform: RAF {platform_version}".rstrip())
     if run is not None:
         lines.append(f"- Labels: reliability run {run.pk} (method `{run.method}`, {run.created_at:%Y-%m-%d %H:%M UTC})")
+        gold = run.metrics.get("gold_accuracy")
+        if gold is not None:
+            low, high = run.metrics.get("gold_accuracy_ci95") or (None, None)
+            lines.append(
+                f"- Label accuracy on the project's {run.metrics.get('gold_images')} gold images: {gold:.4f} "
+                f"(95% Wilson interval {_figure(low)} to {_figure(high)})"
+            )
     else:
         lines.append("- Labels: reference labels of an imported dataset (no reliability run)")
     lines.append(f"- Images: {stats['images']}; counted votes: {stats['votes']}; annotators: {stats['annotators']}")
@@ -402,8 +415,18 @@ def datasheet(*, project: Project, run: ReliabilityRun | None, stats: dict[str, 
         "`Image/original/`, `Image/aligned/` (100x100), `Annotation/manual/`, `Annotation/auto/` (when known), "
         "`Annotation/boundingbox/`, `EmoLabel/distribution_<subset>.txt`). "
         "Basic labels 1..7 and compound labels 1..11 in RAF-DB order.",
-        "- `distributions.csv`: per image the raw vote counts, the 7-d distribution, label, subset, split, "
-        "and `rafdb_name` mapping the RAF-DB file name to the platform's `image_id`.",
+        "- `distributions.csv`: per image the raw vote counts (`count_<class>`), label, subset, split, "
+        "and `rafdb_name` mapping the RAF-DB file name to the platform's `image_id`. Which column is which:",
+        "  - `label` / `label_index`: the published label, the argmax of the estimator's posterior "
+        "(its best estimate of the true class); in runs made before posteriors were stored, the argmax of `p_`.",
+        "  - `posterior_<class>`: the estimator's posterior probability that the image's true class is "
+        "`<class>` (empty for runs made before posteriors were stored).",
+        "  - `p_<class>`: the paper's distribution g, the reliability-weighted votes of the kept annotators, "
+        "normalised: how the crowd perceived the image, not a belief about one true class. g alone decides the "
+        "subsets (basic: one class above the mean of g; compound: two, neutral left out) and is what "
+        "`EmoLabel/distribution_<subset>.txt` holds.",
+        "  - In `basic/EmoLabel/list_patition_label.txt` the label is the published label; it differs from the "
+        f"class that made the image basic (`subset_label`) for {stats.get('basic_label_not_g', 0)} basic images.",
         "- `votes.csv`: every counted vote; `annotator` is a pseudonym stable within this export only.",
         "- `annotators.csv`: pseudonym, reliability, kept, votes, gold accuracy.",
         "",

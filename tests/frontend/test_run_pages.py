@@ -143,6 +143,8 @@ def test_it_shows_a_runs_metrics_classes_annotators_and_export_controls(run, rol
     assert len(annotators) == 6 and sum(a.kept for a in annotators) == run.metrics["annotators_kept"]
     assert html.count("dropped</td>") == 6 - run.metrics["annotators_kept"]
     assert 'data-metric="krippendorff_alpha"' in html
+    assert 'data-method="hds"' in html and "hierarchical Dawid-Skene (default)" in html
+    assert "not measured (no votes on gold images)" in html
     assert "Export dataset" in html and 'id="training-form"' in html
     assert "No export of this run yet." in html
 
@@ -291,3 +293,17 @@ def test_it_shows_a_real_tiny_training_runs_plots_metrics_and_downloads(
     assert {"onnx", "eval", "model_card_md"} <= {key for key, _ in response.context["downloads"]}
     zipped = admin.get(f"/api/v1/training-runs/{training.pk}/model.zip")
     assert zipped.status_code == 200 and zipfile.is_zipfile(io.BytesIO(b"".join(zipped.streaming_content)))
+
+
+def test_it_shows_the_gold_accuracy_with_its_interval(run):
+    run.metrics = {**run.metrics, "gold_images": 40, "gold_accuracy": 0.925, "gold_accuracy_ci95": [0.7985, 0.9742]}
+    run.save(update_fields=["metrics"])
+    html = as_role("researcher").get(f"/reliability-runs/{run.pk}/").content.decode()
+    assert "92.5% of 40 gold images (95% CI 79.8% to 97.4%)" in html
+
+
+def test_it_says_why_an_older_run_has_no_gold_accuracy(run):
+    run.metrics = {key: value for key, value in run.metrics.items() if not key.startswith("gold")}
+    run.save(update_fields=["metrics"])
+    html = as_role("admin").get(f"/reliability-runs/{run.pk}/").content.decode()
+    assert "not measured (run made before gold scoring)" in html
