@@ -4,7 +4,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("annotation", "0006_vote_counters")]
+    dependencies = [("annotation", "0009_qualification_vote_quota")]
 
     operations = [
         migrations.AddField(
