@@ -54,6 +54,7 @@ class ExportRow:
     split: str  # "train", "test" or ""
     face: FaceRow | None
     rafdb_name: str = ""  # the name an imported RAF-DB image had, kept by reference exports
+    posterior: list[float] | None = None  # (K,) the estimator's posterior, when the run stores one
 
 
 def export_rows(*, project: Project, run: ReliabilityRun | None) -> Iterator[ExportRow]:
@@ -71,14 +72,30 @@ def export_rows(*, project: Project, run: ReliabilityRun | None) -> Iterator[Exp
         )
     else:
         raw = _reference_rows(project)
+    with_posterior = run_image_posteriors(run=run, image_ids=[]) is not None
     chunk: list[tuple[Any, ...]] = []
     for item in raw:
         chunk.append(item)
         if len(chunk) >= CHUNK:
-            yield from _attach_faces(chunk)
+            yield from _attach_faces(chunk, run if with_posterior else None)
             chunk = []
     if chunk:
-        yield from _attach_faces(chunk)
+        yield from _attach_faces(chunk, run if with_posterior else None)
+
+
+def run_image_posteriors(*, run: ReliabilityRun | None, image_ids: list[int]) -> dict[int, list[float]] | None:
+    """The estimator's posterior over the classes for each of ``image_ids`` (``{image_id: (K,)}``),
+    or None when ``run`` stores no posterior at all (then exports leave the column out).
+
+    The one place exports read posteriors: it answers None until ``ImageReliability`` has a
+    ``posterior`` field (a list of K floats per image, null for runs made before it), and
+    from then on the runs that filled it are exported with it."""
+    if run is None or "posterior" not in {field.name for field in ImageReliability._meta.get_fields()}:
+        return None
+    rows = ImageReliability.objects.filter(run=run, posterior__isnull=False)
+    if not image_ids:
+        return {} if rows.exists() else None
+    return dict(rows.filter(image_id__in=image_ids).values_list("image_id", "posterior"))
 
 
 def _reference_rows(project: Project) -> Iterator[tuple[Any, ...]]:
@@ -113,8 +130,9 @@ def _imported_name(source: str, subset: str) -> str:
     return name if folder == f"{subset}/{ORIGINAL_DIR}" and NAME_RE.match(name) else ""
 
 
-def _attach_faces(chunk: list[tuple[Any, ...]]) -> Iterator[ExportRow]:
+def _attach_faces(chunk: list[tuple[Any, ...]], posterior_run: ReliabilityRun | None) -> Iterator[ExportRow]:
     ids = [item[0] for item in chunk]
+    posteriors = (run_image_posteriors(run=posterior_run, image_ids=ids) if posterior_run else None) or {}
     faces: dict[int, FaceRow] = {}
     for image_id, x1, y1, x2, y2, landmarks, auto, source, gender, race, age, aligned in Face.objects.filter(
         image_id__in=ids, is_main=True
@@ -135,7 +153,17 @@ def _attach_faces(chunk: list[tuple[Any, ...]]) -> Iterator[ExportRow]:
         faces[image_id] = FaceRow((x1, y1, x2, y2), landmarks, auto, source, gender, race, age, aligned or "")
     for image_id, file, label, distribution, counts, subset, subset_label, split, name in chunk:
         yield ExportRow(
-            image_id, file, label, distribution, counts, subset, subset_label, split, faces.get(image_id), name
+            image_id,
+            file,
+            label,
+            distribution,
+            counts,
+            subset,
+            subset_label,
+            split,
+            faces.get(image_id),
+            name,
+            posteriors.get(image_id),
         )
 
 
@@ -164,14 +192,26 @@ class IsoTimestamp(Func):
         return self.as_sql(compiler, connection, template=template, **extra)
 
 
-def counted_votes(*, project: Project) -> Iterator[tuple[int, int, int, int | None, str]]:
-    """``(image_id, annotator_id, label, time_taken_ms, created_at ISO text)`` of every counted vote.
+def export_votes_filter(*, project: Project, run: ReliabilityRun | None) -> dict[str, Any]:
+    """The votes an export writes: the counted votes of the run's snapshot (every counted vote
+    for a reference export, or a run made before snapshots were recorded)."""
+    where: dict[str, Any] = {"image__project": project, "counted": True}
+    if run is not None and run.votes_snapshot_last_id is not None:
+        where["id__lte"] = run.votes_snapshot_last_id
+    return where
+
+
+def counted_votes(
+    *, project: Project, run: ReliabilityRun | None = None
+) -> Iterator[tuple[int, int, int, int | None, str]]:
+    """``(image_id, annotator_id, label, time_taken_ms, created_at ISO text)`` of every counted vote
+    in ``run``'s snapshot (:func:`export_votes_filter`).
 
     Keyset pages of ``VOTE_CHUNK`` rows by id rather than one cursor: outside a transaction
     Django declares Postgres cursors ``WITH HOLD``, which materialises all 1.2 M rows on the
     server before the first one arrives; pages stream and keep job progress writes visible."""
     query = (
-        Vote.objects.filter(image__project=project, counted=True)
+        Vote.objects.filter(**export_votes_filter(project=project, run=run))
         .order_by("id")
         .annotate(created_iso=IsoTimestamp("created_at"))
     )
@@ -189,8 +229,8 @@ def counted_votes(*, project: Project) -> Iterator[tuple[int, int, int, int | No
         last = page[-1][0]
 
 
-def counted_vote_total(*, project: Project) -> int:
-    return Vote.objects.filter(image__project=project, counted=True).count()
+def counted_vote_total(*, project: Project, run: ReliabilityRun | None = None) -> int:
+    return Vote.objects.filter(**export_votes_filter(project=project, run=run)).count()
 
 
 @dataclass(frozen=True)
@@ -221,7 +261,7 @@ def export_annotators(*, project: Project, run: ReliabilityRun | None) -> list[A
         ]
     return [
         AnnotatorRow(annotator_id, None, None, n, gold.get(annotator_id))
-        for annotator_id, n in Vote.objects.filter(image__project=project, counted=True)
+        for annotator_id, n in Vote.objects.filter(**export_votes_filter(project=project, run=None))
         .order_by("annotator_id")
         .values("annotator_id")
         .annotate(n=Count("id"))
