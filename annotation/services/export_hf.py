@@ -131,7 +131,13 @@ class _SplitWriter:
         if self._writer is None:
             path = self.folder / f"{self.split}-{len(self.shards):05d}.parquet"
             self.shards.append(path)
-            self._writer = pq.ParquetWriter(path, self.schema, compression="snappy")
+            self._writer = pq.ParquetWriter(
+                path,
+                self.schema,
+                compression="snappy",
+                # Image bytes are JPEG: neither a dictionary nor compression gains anything.
+                use_dictionary=[name for name in self.schema.names if name not in ("image", "aligned")],
+            )
         self._writer.write_table(pa.Table.from_pydict(self._buffer, schema=self.schema))
         self._buffer = {name: [] for name in self.schema.names}
         if self.shards[-1].stat().st_size >= SHARD_BYTES:
