@@ -1,8 +1,8 @@
 """What makes an export a versioned release: a checksum per file, a content hash, pseudonyms
 that are the same in every export of one run, and the change list against an earlier run.
 
-The content hash is the sha256 of ``checksums.sha256`` (``<sha256>  <path>`` per file, sorted by
-path, the format ``sha256sum -c`` reads). It covers every file's bytes and name and nothing
+The content hash is the sha256 of ``checksums.sha256`` (``<sha256>  <path>`` per file, the
+format ``sha256sum -c`` reads, in the export's own order). It covers every file's bytes and name and nothing
 else, so two exports of the same run have the same hash whether they are a folder or a zip and
 whenever they were made.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import hmac
+import tempfile
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -41,14 +42,26 @@ class _HashingText:
 
 class ChecksumSink:
     """Wraps a sink; records each file's sha256 as it goes through, and on :meth:`close` writes
-    ``checksums.sha256`` and answers the content hash."""
+    ``checksums.sha256`` and answers the content hash.
+
+    The checksum lines go to a temporary file as files are written (an export has ~100,000
+    files; their digests are not kept in memory), in the order the export writes them, which
+    is the same for every export of a run; text files, whose digest is known when they are
+    complete, come last in the order they were opened."""
 
     def __init__(self, inner: ExportSink) -> None:
         self._inner = inner
-        self._digests: dict[str, Any] = {}
+        self._lines = tempfile.NamedTemporaryFile(prefix="raf-checksums-", suffix=".sha256")  # noqa: SIM115
+        self._content = hashlib.sha256()
+        self._texts: dict[str, Any] = {}
+
+    def _record(self, name: str, hexdigest: str) -> None:
+        line = f"{hexdigest}  {name}\n".encode()
+        self._lines.write(line)
+        self._content.update(line)
 
     def write_bytes(self, name: str, data: bytes, *, compress: bool) -> None:
-        self._digests[name] = hashlib.sha256(data)
+        self._record(name, hashlib.sha256(data).hexdigest())
         self._inner.write_bytes(name, data, compress=compress)
 
     def write_file(self, name: str, path: Path, *, compress: bool) -> None:
@@ -56,23 +69,25 @@ class ChecksumSink:
         with path.open("rb") as handle:
             while chunk := handle.read(1 << 20):
                 digest.update(chunk)
-        self._digests[name] = digest
+        self._record(name, digest.hexdigest())
         self._inner.write_file(name, path, compress=compress)
 
     def open_text(self, name: str) -> IO[str]:
-        digest = self._digests[name] = hashlib.sha256()
+        digest = self._texts[name] = hashlib.sha256()
         return _HashingText(self._inner.open_text(name), digest)  # type: ignore[return-value]
 
     def sha256(self, name: str) -> str:
-        """The checksum of a file written so far (a text file: of what it holds so far)."""
-        return str(self._digests[name].hexdigest())
+        """The checksum of a text file written so far (of what it holds so far)."""
+        return str(self._texts[name].hexdigest())
 
     def close(self) -> str:
-        lines = "".join(f"{self._digests[name].hexdigest()}  {name}\n" for name in sorted(self._digests))
-        data = lines.encode()
-        self._inner.write_bytes(CHECKSUMS, data, compress=True)
+        for name, digest in self._texts.items():
+            self._record(name, digest.hexdigest())
+        self._lines.flush()
+        self._inner.write_file(CHECKSUMS, Path(self._lines.name), compress=True)
+        self._lines.close()
         self._inner.close()
-        return hashlib.sha256(data).hexdigest()
+        return self._content.hexdigest()
 
 
 def release_salt(*, project: Project, run: ReliabilityRun | None) -> bytes:

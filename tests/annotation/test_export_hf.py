@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -144,7 +145,11 @@ def test_it_writes_a_dataset_card_with_the_hubs_header(tmp_path):
 def test_two_exports_of_one_run_have_the_same_content_hash(tmp_path):
     project, run = project_with_run(images=6)
     for format in ("hf", "rafdb"):
-        _, first = _hf(tmp_path, f"{format}-1", made=(project, run), format=format)
+        folder, first = _hf(tmp_path, f"{format}-1", made=(project, run), format=format)
+        listed = dict(reversed(line.split("  ", 1)) for line in (folder / "checksums.sha256").read_text().splitlines())
+        files = {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()} - {"checksums.sha256"}
+        assert set(listed) == files  # what `sha256sum -c` checks
+        assert all(hashlib.sha256((folder / name).read_bytes()).hexdigest() == listed[name] for name in files)
         zipped = tmp_path / f"{format}-2.zip"
         second = dataset_export_to_path(project=project, out=zipped, run=run, format=format)
         assert first["content_hash"] == second["content_hash"]
