@@ -225,3 +225,26 @@ def test_it_exports_hf_from_the_command_line(tmp_path):
     assert {"README.md", "croissant.json", "checksums.sha256", "votes.csv"} <= names
     assert any(name.startswith("data/train-00000-of-") for name in names)
     assert DatasetExport.objects.get(run=run).format == "hf"
+
+
+def test_it_exports_an_imported_rafdb_copys_reference_labels_as_hf(tmp_path):
+    from annotation.models import Image, Project
+    from annotation.services.rafdb import rafdb_import
+    from tests.annotation.export_factories import write_rafdb_layout
+
+    project = Project.objects.create(name="RAF-DB copy", licence_text="Research only.")
+    rafdb_import(project=project, path=write_rafdb_layout(tmp_path / "copy", basic=6, compound=3))
+    out = tmp_path / "reference-hf"
+    summary = dataset_export_to_path(project=project, out=out, reference=True, format="hf")
+    assert summary["images"] == 9 and summary["changes"] is None
+    loaded = _load(out, tmp_path)
+    rows = {row["image_id"]: row for split in loaded.values() for row in split}
+    for image in Image.objects.filter(project=project):
+        row = rows[image.pk]
+        assert (row["subset"], row["split"]) == (image.reference_subset, image.reference_split)
+        if image.reference_subset == "basic":
+            assert row["label"] == image.reference_label
+        else:
+            assert COMPOUND_BENCHMARK[row["compound_label"]] == row["subset_label"]
+    card = yaml.safe_load((out / "README.md").read_text().split("---\n", 2)[1])
+    assert card["license"] == "other" and (out / "LICENSE").read_text() == "Research only.\n"
