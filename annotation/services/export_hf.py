@@ -34,9 +34,9 @@ from reliability.classes import COMPOUND_BENCHMARK
 FILE_SPLITS: tuple[str, ...] = ("train", "test", "other")
 ROW_GROUP = 100  # images per Parquet row group: the unit readers (and the Hub's viewer) fetch
 SHARD_BYTES = 500 << 20  # a new shard once a file passes this (the Hub's advice: 100 MB-1 GB)
-GENDERS = [choice.label.lower() for choice in Gender]
-RACES = [choice.label.lower() for choice in Race]
-AGES = [choice.label.lower() for choice in AgeRange]
+GENDERS = [str(label).lower() for label in Gender.labels]
+RACES = [str(label).lower() for label in Race.labels]
+AGES = [str(label).lower() for label in AgeRange.labels]
 
 
 def hf_shard_name(split: str, index: int, count: int) -> str:

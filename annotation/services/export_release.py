@@ -42,7 +42,7 @@ class _HashingText:
 
 class ChecksumSink:
     """Wraps a sink; records each file's sha256 as it goes through, and on :meth:`close` writes
-    ``checksums.sha256`` and answers the content hash.
+    ``checksums.sha256`` and sets :attr:`content_hash`.
 
     The checksum lines go to a temporary file as files are written (an export has ~100,000
     files; their digests are not kept in memory), in the order the export writes them, which
@@ -54,6 +54,7 @@ class ChecksumSink:
         self._lines = tempfile.NamedTemporaryFile(prefix="raf-checksums-", suffix=".sha256")  # noqa: SIM115
         self._content = hashlib.sha256()
         self._texts: dict[str, Any] = {}
+        self.content_hash = ""
 
     def _record(self, name: str, hexdigest: str) -> None:
         line = f"{hexdigest}  {name}\n".encode()
@@ -80,14 +81,15 @@ class ChecksumSink:
         """The checksum of a text file written so far (of what it holds so far)."""
         return str(self._texts[name].hexdigest())
 
-    def close(self) -> str:
+    def close(self) -> None:
+        """Write ``checksums.sha256`` and close the wrapped sink; :attr:`content_hash` is then set."""
         for name, digest in self._texts.items():
             self._record(name, digest.hexdigest())
         self._lines.flush()
         self._inner.write_file(CHECKSUMS, Path(self._lines.name), compress=True)
         self._lines.close()
         self._inner.close()
-        return self._content.hexdigest()
+        self.content_hash = self._content.hexdigest()
 
 
 def release_salt(*, project: Project, run: ReliabilityRun | None) -> bytes:

@@ -154,7 +154,7 @@ def write_dataset(
     progress: Progress | None = None,
     platform_version: str = "",
     include_images: bool = True,
-    format: str = ExportFormat.RAFDB,
+    format: str = "rafdb",
     changes_from: ReliabilityRun | None = None,
 ) -> dict[str, Any]:
     """Write the whole export of ``project`` (labels from ``run``, or its reference labels when
@@ -201,7 +201,8 @@ def write_dataset(
         readme = release.open_text("README.md")
         readme.write(datasheet(project=project, run=run, stats=stats, platform_version=platform_version))
     report(1.0, "Writing archive")
-    content_hash = release.close()
+    release.close()
+    content_hash = release.content_hash
     return {
         "format": str(format),
         "images": stats["images"],

@@ -97,7 +97,7 @@ def dataset_export_start(
     created_by: AbstractBaseUser,
     run: ReliabilityRun | None = None,
     reference: bool = False,
-    format: str = ExportFormat.RAFDB,
+    format: str = "rafdb",
     changes_from: ReliabilityRun | None = None,
 ) -> DatasetExport:
     """Log an export and start the background job that writes its zip into storage."""
@@ -169,7 +169,7 @@ def dataset_export_to_path(
     reference: bool = False,
     created_by: AbstractBaseUser | None = None,
     progress: Progress | None = None,
-    format: str = ExportFormat.RAFDB,
+    format: str = "rafdb",
     changes_from: ReliabilityRun | None = None,
 ) -> dict[str, Any]:
     """The CLI's export: a folder, or a zip when ``out`` ends with ``.zip``; logged too.
