@@ -130,9 +130,11 @@ class FolderSink:
 
 
 class Pseudonyms:
-    """Annotator ids as HMAC-SHA256 of the user id under a random per-export salt: stable within
-    one export, unlinkable across exports, and never the user name or e-mail. The salt is not
-    stored anywhere."""
+    """Annotator ids as HMAC-SHA256 of the user id under a salt, never the user name or e-mail.
+
+    Exports pass :func:`~annotation.services.export_release.release_salt` (the same for every
+    export of one run, unlinkable across runs and projects); without one, a random salt that is
+    not stored anywhere."""
 
     def __init__(self, salt: bytes | None = None) -> None:
         self._salt = salt or secrets.token_bytes(32)
