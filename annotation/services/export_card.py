@@ -105,6 +105,11 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "dataset"
 
 
+def release_version(run: ReliabilityRun | None) -> str:
+    """``1.<run id>.0``: semver-shaped (as Croissant asks), growing with each run of the project."""
+    return f"1.{run.pk if run is not None else 0}.0"
+
+
 def release_name(*, project: Project, run: ReliabilityRun | None) -> str:
     return f"raf-{_slug(project.name)}-{f'run-{run.pk}' if run is not None else 'reference'}"
 
@@ -185,7 +190,7 @@ def dataset_card(*, project: Project, run: ReliabilityRun | None, stats: dict[st
         "",
         "## Release",
         "",
-        f"- Labels: {_labels_sentence(run)}",
+        f"- Version: {release_version(run)}; labels: {_labels_sentence(run)}",
         f"- Votes: {snapshot_sentence(run)}",
         f"- Images: {stats['images']}; counted votes: {stats['votes']}; annotators: {stats['annotators']}",
         f"- {changes_sentence(stats)}",
@@ -399,7 +404,7 @@ def croissant(
         ),
         "license": f"https://spdx.org/licenses/{licence.upper()}.html" if licence != "other" else "LICENSE",
         "url": release_name(project=project, run=run),
-        "version": f"1.{run.pk if run is not None else 0}.0",
+        "version": release_version(run),
         "datePublished": (snapshot or project.created_at).date().isoformat(),
         "creator": {"@type": "sc:Organization", "name": project.name},
         "citeAs": PAPER,
