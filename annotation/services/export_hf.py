@@ -28,6 +28,9 @@ import pyarrow.parquet as pq
 from annotation.models import Project, ReliabilityRun
 from annotation.models.face import AgeRange, Gender, Race
 from annotation.selectors.exports import ExportRow, export_counts, export_rows, run_image_posteriors
+from annotation.services.export_card import dataset_card, hf_licence
+from annotation.services.export_croissant import croissant
+from annotation.services.export_release import ChecksumSink
 from annotation.services.export_writer import ExportSink, Progress, aligned_face_bytes, storage_read
 from reliability.classes import COMPOUND_BENCHMARK
 
@@ -238,3 +241,20 @@ def write_hf_tables(
                 stats["shards"][split] = names
     stats["work_done"] = stats["images"] / total_work
     return stats
+
+
+def write_hf_metadata(
+    *, project: Project, run: ReliabilityRun | None, sink: ChecksumSink, stats: dict[str, Any], platform_version: str
+) -> None:
+    """``croissant.json`` (from the checksums of the files written so far), then ``README.md``."""
+    text = json.dumps(
+        croissant(project=project, run=run, stats=stats, sink=sink, platform_version=platform_version),
+        indent=2,
+        ensure_ascii=False,
+    )
+    sink.open_text("croissant.json").write(text + "\n")
+    if hf_licence(project.licence_text) == "other":
+        sink.open_text("LICENSE").write((project.licence_text.strip() or "The project sets no licence text.") + "\n")
+    sink.open_text("README.md").write(
+        dataset_card(project=project, run=run, stats=stats, platform_version=platform_version)
+    )

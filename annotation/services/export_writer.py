@@ -196,7 +196,7 @@ def write_dataset(
         else None
     )
     if format == ExportFormat.HF:
-        from annotation.services.export_card import write_hf_metadata
+        from annotation.services.export_hf import write_hf_metadata
 
         write_hf_metadata(project=project, run=run, sink=release, stats=stats, platform_version=platform_version)
     else:
