@@ -19,6 +19,12 @@ class ReliabilityRun(models.Model):
     succeeded = models.BooleanField(default=False)
     is_current = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The snapshot of votes the run read: every counted vote with ``id <= votes_snapshot_last_id``
+    # (taken under a momentary lock, so no vote below it was still uncommitted) and the time it was
+    # taken. Exports of the run write exactly these votes. Null for runs made before snapshots
+    # were recorded (their exports write every counted vote).
+    votes_snapshot_at = models.DateTimeField(null=True, blank=True)
+    votes_snapshot_last_id = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [

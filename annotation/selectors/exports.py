@@ -92,6 +92,12 @@ def export_rows(*, project: Project, run: ReliabilityRun | None) -> Iterator[Exp
         yield from _attach_faces(chunk)
 
 
+def run_stores_posteriors(*, run: ReliabilityRun | None) -> bool:
+    """Whether ``run`` stored the estimator's posterior per image (runs made before it did not;
+    their exports leave the column out). The rows carry it as ``ExportRow.posterior``."""
+    return run is not None and ImageReliability.objects.filter(run=run, posterior__isnull=False).exists()
+
+
 def _reference_rows(project: Project) -> Iterator[tuple[Any, ...]]:
     from annotation.rafdb_layout import SUBSET_CLASSES
 
@@ -186,14 +192,26 @@ class IsoTimestamp(Func):
         return self.as_sql(compiler, connection, template=template, **extra)
 
 
-def counted_votes(*, project: Project) -> Iterator[tuple[int, int, int, int | None, str]]:
-    """``(image_id, annotator_id, label, time_taken_ms, created_at ISO text)`` of every counted vote.
+def export_votes_filter(*, project: Project, run: ReliabilityRun | None) -> dict[str, Any]:
+    """The votes an export writes: the counted votes of the run's snapshot (every counted vote
+    for a reference export, or a run made before snapshots were recorded)."""
+    where: dict[str, Any] = {"image__project": project, "counted": True}
+    if run is not None and run.votes_snapshot_last_id is not None:
+        where["id__lte"] = run.votes_snapshot_last_id
+    return where
+
+
+def counted_votes(
+    *, project: Project, run: ReliabilityRun | None = None
+) -> Iterator[tuple[int, int, int, int | None, str]]:
+    """``(image_id, annotator_id, label, time_taken_ms, created_at ISO text)`` of every counted vote
+    in ``run``'s snapshot (:func:`export_votes_filter`).
 
     Keyset pages of ``VOTE_CHUNK`` rows by id rather than one cursor: outside a transaction
     Django declares Postgres cursors ``WITH HOLD``, which materialises all 1.2 M rows on the
     server before the first one arrives; pages stream and keep job progress writes visible."""
     query = (
-        Vote.objects.filter(image__project=project, counted=True)
+        Vote.objects.filter(**export_votes_filter(project=project, run=run))
         .order_by("id")
         .annotate(created_iso=IsoTimestamp("created_at"))
     )
@@ -211,8 +229,8 @@ def counted_votes(*, project: Project) -> Iterator[tuple[int, int, int, int | No
         last = page[-1][0]
 
 
-def counted_vote_total(*, project: Project) -> int:
-    return Vote.objects.filter(image__project=project, counted=True).count()
+def counted_vote_total(*, project: Project, run: ReliabilityRun | None = None) -> int:
+    return Vote.objects.filter(**export_votes_filter(project=project, run=run)).count()
 
 
 @dataclass(frozen=True)
@@ -243,7 +261,7 @@ def export_annotators(*, project: Project, run: ReliabilityRun | None) -> list[A
         ]
     return [
         AnnotatorRow(annotator_id, None, None, n, gold.get(annotator_id))
-        for annotator_id, n in Vote.objects.filter(image__project=project, counted=True)
+        for annotator_id, n in Vote.objects.filter(**export_votes_filter(project=project, run=None))
         .order_by("annotator_id")
         .values("annotator_id")
         .annotate(n=Count("id"))

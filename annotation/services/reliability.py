@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import OperationalError, connection, transaction
 
 from annotation.errors import ServiceError
 from annotation.models import (
@@ -104,13 +105,36 @@ def reliability_run_start(
     return run
 
 
-def reliability_votes_snapshot(*, project: Project) -> VoteTable:
-    """The project's counted, non-gold votes as a :class:`VoteTable` (one streaming query)."""
-    rows = (
-        Vote.objects.filter(image__project=project, counted=True, is_gold=False, image__is_gold=False)
-        .order_by()
-        .values_list("annotator_id", "image_id", "label")
-    )
+def votes_snapshot_mark() -> tuple[datetime, int]:
+    """``(time, last vote id)`` such that every vote with ``id <= last`` is committed now and
+    every later vote gets a larger id.
+
+    A vote's id comes from the table's sequence when its row is inserted, so ids follow
+    insertion, not commit: a vote inserted before another may commit after it. Taking ``SHARE``
+    on the vote table waits for the transactions that have inserted votes to end and holds new
+    inserts back while ``max(id)`` is read, a few milliseconds. The time alone would not do: a
+    vote's ``created_at`` comes from the web process's clock before its transaction commits."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL lock_timeout = '30s'")
+        try:
+            cursor.execute(f"LOCK TABLE {Vote._meta.db_table} IN SHARE MODE")
+        except OperationalError as exc:
+            raise ServiceError(
+                "Votes are being written in a long transaction; the run will read them when it ends.",
+                code="votes_busy",
+            ) from exc
+        cursor.execute(f"SELECT clock_timestamp(), coalesce(max(id), 0) FROM {Vote._meta.db_table}")
+        taken_at, last_id = cursor.fetchone()
+    return taken_at, int(last_id)
+
+
+def reliability_votes_snapshot(*, project: Project, last_vote_id: int | None = None) -> VoteTable:
+    """The project's counted, non-gold votes (up to ``last_vote_id`` when given) as a
+    :class:`VoteTable` (one streaming query)."""
+    rows = Vote.objects.filter(image__project=project, counted=True, is_gold=False, image__is_gold=False)
+    if last_vote_id is not None:
+        rows = rows.filter(id__lte=last_vote_id)
+    rows = rows.order_by().values_list("annotator_id", "image_id", "label")
     flat = np.fromiter(itertools.chain.from_iterable(rows.iterator(chunk_size=20_000)), dtype=np.int64)
     if flat.shape[0] == 0:
         raise ServiceError("The project has no counted votes yet.", code="no_votes")
@@ -159,7 +183,11 @@ def reliability_run_execute(*, run: ReliabilityRun, progress: Progress | None = 
     project = run.project
     params = {**RUN_DEFAULTS, **run.params}
     report(0.02, "reading votes")
-    table = reliability_votes_snapshot(project=project)
+    if run.votes_snapshot_last_id is None:
+        # Marked once: a redelivered task reads the same votes again.
+        run.votes_snapshot_at, run.votes_snapshot_last_id = votes_snapshot_mark()
+        run.save(update_fields=["votes_snapshot_at", "votes_snapshot_last_id"])
+    table = reliability_votes_snapshot(project=project, last_vote_id=run.votes_snapshot_last_id)
     report(0.1, f"{table.n_votes} votes from {table.n_annotators} annotators on {table.n_images} images")
     gold_votes, gold_labels = reliability_gold_snapshot(project=project)
     try:

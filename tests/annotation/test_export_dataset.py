@@ -15,6 +15,7 @@ from annotation.errors import ServiceError
 from annotation.models import DatasetExport, ReliabilityRun
 from annotation.selectors import exports as selectors
 from annotation.services import export_writer
+from annotation.services.export_release import release_salt
 from annotation.services.export_writer import Pseudonyms, ZipSink, write_dataset
 from annotation.services.exports import dataset_export_to_path
 from tests.annotation.export_factories import project_with_run
@@ -121,11 +122,25 @@ def test_it_never_writes_user_names_or_emails(tmp_path):
     assert {a["gold_accuracy"] for a in annotators} == {"0.8000"}
 
 
-def test_it_gives_new_pseudonyms_in_each_export():
-    assert Pseudonyms()(7) != Pseudonyms()(7)  # a fresh random salt per export
+def test_it_gives_the_same_pseudonyms_in_every_export_of_a_run_and_new_ones_for_another_run(tmp_path):
+    assert Pseudonyms()(7) != Pseudonyms()(7)  # without a release salt: a fresh random one
     one = Pseudonyms()
     assert one(7) == one(7) and one(7) != one(8)
     assert Pseudonyms(b"a" * 32)(7) != Pseudonyms(b"b" * 32)(7)
+    project, run = project_with_run(images=2)
+    other = ReliabilityRun.objects.create(project=project, succeeded=True)
+
+    def names(run, out):
+        dataset_export_to_path(project=project, out=tmp_path / out, run=run)
+        return [row["annotator"] for row in csv.DictReader((tmp_path / out / "annotators.csv").open())]
+
+    first, again = names(run, "a"), names(run, "b")
+    assert first == again and len(set(first)) == 4
+    user_ids = list(project.qualifications.values_list("annotator_id", flat=True))
+    in_run = Pseudonyms(release_salt(project=project, run=run))
+    in_other = Pseudonyms(release_salt(project=project, run=other))
+    assert sorted(first) == sorted(in_run(i) for i in user_ids)
+    assert not {in_run(i) for i in user_ids} & {in_other(i) for i in user_ids}
 
 
 def test_it_writes_a_datasheet_with_counts_metrics_and_licence(tmp_path):

@@ -72,7 +72,7 @@ def test_a_failed_run_leaves_the_current_run_alone(
     reliability_run_execute(run=current)
     import annotation.services.reliability as service
 
-    def broken_snapshot(*, project):
+    def broken_snapshot(**kwargs):
         raise ValueError("the votes could not be read")
 
     monkeypatch.setattr(service, "reliability_votes_snapshot", broken_snapshot)

@@ -76,6 +76,26 @@ def test_it_recomputes_reliability_then_exports_the_dataset(live_server, browser
     assert response.ok
     names = zipfile.ZipFile(io.BytesIO(response.body())).namelist()
     assert any(name.endswith("annotators.csv") for name in names)
+    assert export.format == "rafdb"
+
+    # The same run in the Hugging Face format: Parquet shards, dataset card and croissant.json.
+    page.get_by_label(re.compile("Hugging Face datasets")).check()
+    page.get_by_role("button", name="Export dataset").click()
+    hf = DatasetExport.objects.exclude(pk=export.pk)
+    link = page.locator("#export-link").get_by_role("link", name=re.compile(r"Download export \d+"))
+    page.wait_for_function(f"() => !document.querySelector('#export-link a')?.textContent.endsWith(' {export.pk}')")
+    link.wait_for()
+    hf_export = hf.get(run=run)
+    assert hf_export.format == "hf" and len(hf_export.content_hash) == 64
+    assert page.locator("#export-list tbody tr").count() == 2
+    assert page.locator("#export-list tbody tr").first.locator("td").nth(1).text_content() == "hf"
+    assert hf_export.content_hash[:12] in page.locator("#export-link").text_content()
+    screenshots(page, "23-reliability-run-export-hf")
+    names = zipfile.ZipFile(
+        io.BytesIO(page.request.get(live_server.url + link.get_attribute("href")).body())
+    ).namelist()
+    assert {"croissant.json", "README.md", "checksums.sha256"} <= set(names)
+    assert any(name.startswith("data/") and name.endswith(".parquet") for name in names)
 
     assert page.evaluate(UNNAMED_CONTROLS) == []
     page.get_by_role("link", name="Reliability and training runs").click()
