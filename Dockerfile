@@ -6,7 +6,9 @@ WORKDIR /app
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
-RUN DJANGO_SETTINGS_MODULE=config.settings python manage.py collectstatic --noinput
+# collectstatic opens no connection; the URLs only keep the settings from starting embedded services.
+RUN DJANGO_SETTINGS_MODULE=config.settings DATABASE_URL=postgres://build@localhost/raf REDIS_URL=redis://localhost:6379/0 \
+    python manage.py collectstatic --noinput
 RUN useradd --create-home raf && mkdir -p /data/media && chown raf /data/media
 USER raf
 EXPOSE 8000

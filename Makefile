@@ -1,10 +1,11 @@
-# RAF: `make run` serves the demo on SQLite with in-process jobs; `make test` runs the suite.
+# RAF: `make run` serves the demo in the production shape (Postgres, Redis, web, Celery worker and
+# beat) on embedded services unless DATABASE_URL / REDIS_URL name real ones; `make test` runs the suite.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run demo test lint typecheck browser bench clean
+.PHONY: install run stop test lint typecheck browser bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -14,22 +15,26 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 install: $(VENV)/.installed
 
-demo: install
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py load_demo
-
-run: demo
+# web (migrate, load the demo, gunicorn), a Celery worker and beat under honcho (Procfile).
+run: install
 	@echo ""
 	@echo "RAF demo on http://$(HOST):$(PORT)/  (API docs: http://$(HOST):$(PORT)/api/docs/, admin: http://$(HOST):$(PORT)/admin/)"
 	@echo "Demo logins (user / password): admin / raf-admin-demo, researcher / raf-researcher-demo, annotator / raf-annotator-demo"
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	@echo "Ctrl-C stops everything."
+	@mkdir -p var
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" RAF_BIND=$(HOST):$(PORT) $(PY) -m config.embedded exec -- honcho start -f Procfile
+
+# Stops the embedded Postgres and Redis of var/embedded if something left them running.
+stop: install
+	$(PY) -m config.embedded stop
 
 # Debian's chromium drives the browser tests; Playwright never downloads a browser.
 browser:
 	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
+# Without DATABASE_URL / REDIS_URL: a throwaway embedded Postgres and Redis for this run only.
 test: install browser
-	$(PY) -m pytest
+	$(PY) -m config.embedded exec --throwaway -- $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

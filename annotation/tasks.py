@@ -8,7 +8,7 @@ from annotation.models import ReliabilityRun, TrainingRun
 from annotation.services.assignment import assignments_release_expired
 from annotation.services.faces import faces_detect_run
 from annotation.services.imports import import_job_run
-from annotation.services.jobs import job_running, job_set_result
+from annotation.services.jobs import job_running, job_set_result, jobs_recover_stale
 from annotation.services.reliability import reliability_run_execute
 from annotation.services.training import training_run_execute
 
@@ -17,6 +17,12 @@ from annotation.services.training import training_run_execute
 def assignments_release_expired_task(limit: int = 5000) -> int:
     """Periodic (beat): return abandoned reservations to the pool. Claims also do it lazily."""
     return assignments_release_expired(limit=limit)
+
+
+@shared_task(name="annotation.tasks.jobs_recover_stale", time_limit=120, ignore_result=True)
+def jobs_recover_stale_task() -> dict[str, int]:
+    """Periodic (beat): send again, or fail clearly, the running jobs whose worker died."""
+    return jobs_recover_stale()
 
 
 @shared_task(acks_late=True, soft_time_limit=6 * 3600, time_limit=6 * 3600 + 300)

@@ -13,6 +13,7 @@ from annotation.apis import (
     predict,
     projects,
     reliability,
+    studies,
     training,
 )
 
@@ -30,4 +31,5 @@ urlpatterns = [
     *exports.urlpatterns,
     *faces.urlpatterns,
     *predict.urlpatterns,
+    *studies.urlpatterns,
 ]

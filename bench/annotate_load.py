@@ -94,15 +94,13 @@ def django_env(url: str) -> dict[str, str]:
             "DJANGO_SETTINGS_MODULE": "config.settings",
         }
     )
-    env.pop("REDIS_URL", None)  # the hot path needs no broker; the cache is per process
-    env.pop("CELERY_BROKER_URL", None)
+    # The cache (qualification checks, the annotator's last project, the remaining count) is
+    # Redis, as in production: REDIS_URL, or the embedded one when it is unset.
     return env
 
 
 def setup_django(url: str) -> None:
     os.environ.update(django_env(url))
-    for name in ("REDIS_URL", "CELERY_BROKER_URL"):
-        os.environ.pop(name, None)
     sys.path.insert(0, str(REPO_ROOT))
     import django
 

@@ -85,9 +85,8 @@ def main() -> None:
     # Spread the votes over the last two days so the per-hour chart has work to do.
     Vote.objects.filter(image__project=project).update(created_at=now - timedelta(hours=47))
     stored = Vote.objects.filter(image__project=project).count()
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE annotation_vote; ANALYZE annotation_image")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE annotation_vote; ANALYZE annotation_image")
     timings = []
     for _ in range(args.repeats):
         t0 = time.perf_counter()

@@ -7,11 +7,11 @@ subset and an eighth in the compound one, as in the paper. Rows go in with Postg
 (bulk inserts on SQLite); every image row shares one tiny JPEG and every face one aligned
 JPEG, so the disk stays small while the export still reads and writes one file per image.
 
-Then it runs ``manage.py export_dataset --run ID --out X.zip`` in a child process and reports
+Then it runs ``manage.py export_dataset --run ID --format FORMAT --out X.zip`` in a child process and reports
 its wall time and peak resident memory (``ru_maxrss`` of the child alone, so the seeding does
 not count). The seeded rows are deleted afterwards unless ``--keep``.
 
-    DATABASE_URL=postgres://... nice -n 10 .venv/bin/python bench/export_scale.py
+    DATABASE_URL=postgres://... nice -n 10 .venv/bin/python bench/export_scale.py [--format rafdb|hf]
 
 The last line printed is JSON: ``seconds``, ``peak_rss_mb``, ``images``, ``votes``, and more.
 """
@@ -39,6 +39,7 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=30_000)
     parser.add_argument("--votes-per-image", type=int, default=40)
     parser.add_argument("--annotators", type=int, default=315)
+    parser.add_argument("--format", choices=("rafdb", "hf"), default="rafdb", help="Export layout (default rafdb).")
     parser.add_argument("--keep", action="store_true", help="Keep the seeded project.")
     args = parser.parse_args()
     if args.votes_per_image > args.annotators:
@@ -66,6 +67,8 @@ def main() -> None:
         "export_dataset",
         "--run",
         str(run_id),
+        "--format",
+        args.format,
         "--out",
         str(out),
         "--verbosity",
@@ -95,12 +98,14 @@ def main() -> None:
     print(
         json.dumps(
             {
+                "format": args.format,
                 "seconds": round(seconds, 2),
                 "cpu_seconds": round(cpu_seconds, 2),
                 "peak_rss_mb": round(peak_rss_mb, 1),
                 "images": summary["images"],
                 "votes": summary["votes"],
                 "layout_images": summary["layout_images"],
+                "content_hash": summary["content_hash"],
                 "annotators": summary["annotators"],
                 "zip_mb": round(size_mb, 1),
                 "seed_seconds": round(seed_s, 1),
@@ -242,6 +247,14 @@ def seed(args: argparse.Namespace) -> tuple[int, int]:
             ),
         )
 
+        # The run's snapshot, as reliability_run_execute records it: exports filter votes by it.
+        from django.db.models import Max
+
+        ReliabilityRun.objects.filter(pk=run.pk).update(
+            votes_snapshot_at=datetime.now(UTC),
+            votes_snapshot_last_id=Vote.objects.aggregate(last=Max("id"))["last"],
+        )
+
         def result(j: int, image_id: int) -> tuple[object, ...]:
             counts = np.bincount(labels[j], minlength=k)
             distribution = counts / counts.sum()
@@ -285,32 +298,19 @@ def seed(args: argparse.Namespace) -> tuple[int, int]:
                 for a in annotator_ids
             ]
         )
-    if connection.vendor == "postgresql":
-        # As autovacuum would soon after a load this size; plans on empty statistics mislead.
-        with connection.cursor() as cursor:
-            for table in (image_table, face_table, vote_table, result_table):
-                cursor.execute(f"ANALYZE {table}")
+    # As autovacuum would soon after a load this size; plans on empty statistics mislead.
+    with connection.cursor() as cursor:
+        for table in (image_table, face_table, vote_table, result_table):
+            cursor.execute(f"ANALYZE {table}")
     return project.pk, run.pk
 
 
 def _insert(connection, table: str, columns: tuple[str, ...], rows) -> None:  # type: ignore[no-untyped-def]
-    """COPY on Postgres (streamed row by row), executemany in batches elsewhere."""
+    """COPY, streamed row by row."""
     column_sql = ", ".join(columns)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({column_sql}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            return
-        placeholders = ", ".join(["%s"] * len(columns))
-        batch: list[tuple[object, ...]] = []
+    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({column_sql}) FROM STDIN") as copy:
         for row in rows:
-            batch.append(row)
-            if len(batch) == 10_000:
-                cursor.executemany(f"INSERT INTO {table} ({column_sql}) VALUES ({placeholders})", batch)
-                batch = []
-        if batch:
-            cursor.executemany(f"INSERT INTO {table} ({column_sql}) VALUES ({placeholders})", batch)
+            copy.write_row(row)
 
 
 def cleanup(project_id: int) -> None:

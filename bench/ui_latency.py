@@ -138,19 +138,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--images", type=int, default=50, help="votes to measure (the project gets 5 more images)")
     parser.add_argument("--think-ms", type=int, default=300, help="pause between votes, like a person looking")
-    parser.add_argument("--database-url", default="", help="default: a throw-away SQLite database")
+    parser.add_argument("--database-url", default="", help="default: a throw-away embedded Postgres")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="raf-ui-latency-"))
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    env["DATABASE_URL"] = args.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
+    sys.path.insert(0, str(REPO))
+    from config import embedded
+
+    workdir.chmod(0o755)  # the embedded Postgres runs as its own user when we are root
+    env["DATABASE_URL"] = args.database_url or embedded.database_url(workdir / "services", throwaway=True)
+    env["REDIS_URL"] = env.get("REDIS_URL") or embedded.redis_url(workdir / "services", throwaway=True)
     env["MEDIA_ROOT"] = str(workdir / "media")
     env["DEBUG"] = "true"  # runserver serves the static files
-    env.pop("REDIS_URL", None)  # in-process cache and jobs: the page and API are measured, not the broker
-    os.environ.update({k: env[k] for k in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "MEDIA_ROOT", "DEBUG")})
-    os.environ.pop("REDIS_URL", None)
-    sys.path.insert(0, str(REPO))
+    os.environ.update(
+        {k: env[k] for k in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL", "MEDIA_ROOT", "DEBUG")}
+    )
 
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=REPO, env=env, check=True)
     import django
@@ -173,6 +177,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+        embedded.stop(workdir / "services")
         shutil.rmtree(workdir, ignore_errors=True)
 
     result = {
@@ -185,7 +190,7 @@ def main() -> None:
         "think_ms": args.think_ms,
         "target_median_ms": 100,
         "server": "manage.py runserver",
-        "database": "postgresql" if args.database_url.startswith("postgres") else "sqlite",
+        "database": "postgresql" if args.database_url else "embedded postgresql",
     }
     print(json.dumps(result))
 

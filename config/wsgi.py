@@ -1,4 +1,4 @@
-"""WSGI entry point (gunicorn ``config.wsgi``): Django, with the vote fast path in front."""
+"""WSGI entry point (gunicorn ``config.wsgi``)."""
 
 from __future__ import annotations
 
@@ -9,17 +9,12 @@ from django.core.wsgi import get_wsgi_application
 from django.urls import get_resolver
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-django_application = get_wsgi_application()
-
-from annotation.apis.vote_fast_path import VoteFastPath  # noqa: E402 - needs Django set up
-
-application = VoteFastPath(django_application)
+application = get_wsgi_application()
 
 # Load now what Django and DRF otherwise load on the first request in every worker process (the
-# URLconf with every view module, the fast path's middleware chain): about a second of CPU per
-# worker that would land on the first annotators' requests.
+# URLconf with every view module): about a second of CPU per worker that would land on the first
+# annotators' requests.
 get_resolver().reverse_dict  # noqa: B018 - builds the URL resolver
-application.prepare()
 
 # Everything loaded so far (Django, the apps, their modules) lives as long as the process: kept
 # out of the garbage collector's full collections, which otherwise walk all of it now and then

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import include, path
 
-from frontend.views import accounts, dashboard, gold_images, images, journey, label, runs
+from frontend.views import accounts, dashboard, gold_images, images, journey, label, runs, studies, study_admin
 
 app_name = "frontend"
 
@@ -31,5 +31,13 @@ urlpatterns = [
     path("training-runs/<int:run_id>/plots/<str:key>", runs.training_run_plot, name="training_run_plot"),
     path("images/", images.image_lookup, name="image_lookup"),
     path("images/<int:image_id>/", images.image_detail, name="image"),
+    path("study/<str:entry_key>/", studies.study_entry, name="study_entry"),
+    path("study-end/done/", studies.study_done, name="study_done"),
+    path("study-end/screened-out/", studies.study_screened_out, name="study_screened_out"),
+    path("studies/", study_admin.studies, name="studies"),
+    path("studies/<int:study_id>/", study_admin.study_detail, name="study"),
+    path("studies/<int:study_id>/close/", study_admin.study_close_view, name="study_close"),
+    path("studies/<int:study_id>/forget-participants/", study_admin.study_links_forget, name="study_links_forget"),
+    path("studies/<int:study_id>/<str:kind>.csv", study_admin.study_csv, name="study_csv"),
     path("", include("frontend.urls_faces")),
 ]

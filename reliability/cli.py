@@ -1,5 +1,10 @@
 """``python -m reliability estimate|partition|simulate``: the library on researchers' own files.
 
+``estimate`` writes ``images.csv`` with, per image: ``label`` (the argmax of the estimator's
+posterior: the published label), ``posterior_<class>`` (the estimator's posterior over the true
+class), ``g_<class>`` (the paper's reliability-weighted vote distribution, which ``partition``
+turns into the basic/compound subsets) and ``difficulty`` (GLAD only).
+
 Progress goes to stderr; bad input exits with status 2 and a one-line reason.
 """
 
@@ -9,16 +14,17 @@ import argparse
 import csv
 import json
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from reliability.filtering import FilterRule
-from reliability.pipeline import METHODS, estimate
-from reliability.simulation import simulate_crowd
+from reliability.gold import gold_score
+from reliability.pipeline import DEFAULT_METHOD, METHODS, ReliabilityEstimate, estimate
 from reliability.subsets import partition
-from reliability.votes import VoteTable, VoteTableError
+from reliability.votes import ALIASES, VoteTable, VoteTableError
 
 
 class InputError(Exception):
@@ -42,8 +48,18 @@ def build_parser() -> argparse.ArgumentParser:
     est = sub.add_parser("estimate", help="reliability, distributions and agreement from a vote CSV")
     est.add_argument("votes", type=Path, help="CSV with header annotator,image,label")
     est.add_argument("--out", type=Path, required=True)
-    est.add_argument("--method", choices=METHODS, default="glad")
-    est.add_argument("--classes", help="comma-separated class names (default: the 7 basic emotions)")
+    est.add_argument("--method", choices=METHODS, default=DEFAULT_METHOD, help=f"estimator (default: {DEFAULT_METHOD})")
+    est.add_argument(
+        "--classes",
+        help="comma-separated class names in label order (default: taken from the labels: integers, "
+        "the seven emotions, or other names)",
+    )
+    est.add_argument(
+        "--gold",
+        type=Path,
+        help="CSV with header image,label (task,label accepted) of known labels: summary.json gets the "
+        "published labels' accuracy on them with a Wilson 95%% interval",
+    )
     est.add_argument("--keep-fraction", type=float, default=0.5, help="filter rule fraction (docs/reliability.md)")
     est.add_argument("--min-accuracy", type=float, default=None, help="absolute accuracy floor instead")
     est.set_defaults(run=run_estimate)
@@ -78,8 +94,11 @@ def run_estimate(args: argparse.Namespace) -> int:
     if not args.votes.is_file():
         raise InputError(f"{args.votes}: no such file")
     _say(f"reading {args.votes}")
+    started = time.perf_counter()
     table = VoteTable.from_csv(args.votes, classes=classes)
+    read_seconds = time.perf_counter() - started
     _say(f"{table.n_votes} votes, {table.n_annotators} annotators, {table.n_images} images")
+    gold_index, gold_label = read_gold_csv(args.gold, table=table) if args.gold else (None, None)
     rule = FilterRule(fraction=args.keep_fraction, min_accuracy=args.min_accuracy)
     params: dict[str, object] = {}
     if args.method == "glad":  # per-iteration progress for the long part
@@ -87,20 +106,17 @@ def run_estimate(args: argparse.Namespace) -> int:
     result = estimate(
         table, method=args.method, params=params, rule=rule, progress=lambda f, m: _say(f"[{f:4.0%}] {m}")
     )
+    gold: dict[str, object] = {}
+    score = None
+    if gold_index is not None and gold_label is not None:
+        gold = {"gold_file_rows": int(gold_index.shape[0]), "gold_in_votes": int(np.sum(gold_index >= 0))}
+        scored = gold_index >= 0
+        if scored.any():
+            score = gold_score(result.labels[gold_index[scored]], gold_label[scored])
+            gold.update(score.as_metrics())
     args.out.mkdir(parents=True, exist_ok=True)
-    with (args.out / "images.csv").open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["image", "label", *table.classes, "difficulty"])
-        difficulty = result.difficulty
-        for j in range(table.n_images):  # writing rows of a file; the estimation is vectorised
-            writer.writerow(
-                [
-                    table.image_ids[j],
-                    table.classes[result.labels[j]],
-                    *(f"{p:.6f}" for p in result.distribution[j]),
-                    "" if difficulty is None else f"{difficulty[j]:.6f}",
-                ]
-            )
+    started = time.perf_counter()
+    write_images_csv(args.out / "images.csv", table=table, result=result)
     with (args.out / "annotators.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["annotator", "reliability", "kept", "votes"])
@@ -108,9 +124,83 @@ def run_estimate(args: argparse.Namespace) -> int:
             writer.writerow(
                 [table.annotator_ids[i], f"{result.reliability[i]:.6f}", int(result.kept[i]), int(result.votes[i])]
             )
-    (args.out / "summary.json").write_text(json.dumps(result.summary(), indent=2) + "\n")
+    timing = {"read_seconds": round(read_seconds, 3), "write_seconds": round(time.perf_counter() - started, 3)}
+    summary = {**result.summary(), **timing, **gold}
+    (args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    if score is not None:
+        _say(f"gold: {score.accuracy:.4f} of {score.n} images (95% CI {score.low:.4f} to {score.high:.4f})")
     _say(f"wrote {args.out}/images.csv, annotators.csv, summary.json")
     return 0
+
+
+def read_gold_csv(path: Path, *, table: VoteTable) -> tuple[np.ndarray, np.ndarray]:
+    """Known labels of some images: each row's image index in ``table`` (-1 when nobody voted on
+    it) and class index, both ``(n_rows,)`` int64. Labels are class names or 0-based indices."""
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    with path.open(newline="") as handle:
+        reader = csv.reader(handle)
+        header = [ALIASES.get(name.strip().lower(), name.strip().lower()) for name in next(reader, [])]
+        if "image" not in header or "label" not in header:
+            raise InputError(f"{path}: expected a header with columns image (or task) and label")
+        at_image, at_label = header.index("image"), header.index("label")
+        rows = [row for row in reader if row]
+    if not rows:
+        raise InputError(f"{path}: no gold labels")
+    images = {str(image_id): j for j, image_id in enumerate(table.image_ids.tolist())}
+    classes = {name: k for k, name in enumerate(table.classes)}
+    index, label = [], []
+    for line, row in enumerate(rows, start=2):  # a few hundred rows: a plain loop
+        if len(row) <= max(at_image, at_label):
+            raise InputError(f"{path}: line {line} has too few columns")
+        text = row[at_label].strip()
+        if text in classes:
+            label.append(classes[text])
+        elif text.isdigit() and int(text) < len(table.classes):
+            label.append(int(text))
+        else:
+            raise InputError(f"{path}: line {line}: unknown label {text!r} (classes: {', '.join(table.classes)})")
+        index.append(images.get(row[at_image].strip(), -1))
+    return np.array(index, dtype=np.int64), np.array(label, dtype=np.int64)
+
+
+def write_images_csv(path: Path, *, table: VoteTable, result: ReliabilityEstimate) -> None:
+    """``image,label,posterior_<class>...,g_<class>...,difficulty`` (module docstring)."""
+    k = table.n_classes
+    numbers = np.hstack([result.posterior, result.distribution])  # (J, 2K)
+    row_format = ",".join(["%.6f"] * (2 * k))  # one %-format per row: ~10x faster than csv.writer here
+    difficulty = [""] * table.n_images if result.difficulty is None else [f"{d:.6f}" for d in result.difficulty]
+    header = ["image", "label", *(f"posterior_{c}" for c in table.classes), *(f"g_{c}" for c in table.classes)]
+    with path.open("w", newline="") as handle:
+        csv.writer(handle).writerow([*header, "difficulty"])
+        quote = csv.writer(_LineBuffer(), lineterminator="")  # ids and class names may need CSV quoting
+        names = [quote.writerow([name]) for name in table.classes]
+        ids = [quote.writerow([image_id]) for image_id in table.image_ids.tolist()]
+        handle.writelines(
+            f"{image_id},{names[label]},{row_format % tuple(row)},{diff}\r\n"
+            for image_id, label, row, diff in zip(
+                ids, result.labels.tolist(), numbers.tolist(), difficulty, strict=True
+            )
+        )
+
+
+class _LineBuffer:
+    """A file-like ``write`` that hands back what it was given: ``csv.writer(_LineBuffer())
+    .writerow(row)`` returns the row as one CSV-quoted line."""
+
+    def write(self, line: str) -> str:
+        return line
+
+
+def images_csv_distribution_columns(header: list[str]) -> tuple[tuple[str, ...], list[int]]:
+    """Class names and the column positions of ``g`` in an images.csv header: the ``g_<class>``
+    columns, or (files written before the posterior columns) every column between ``label`` and
+    ``difficulty``."""
+    g_columns = [i for i, name in enumerate(header) if name.startswith("g_")]
+    if g_columns:
+        return tuple(header[i][2:] for i in g_columns), g_columns
+    end = len(header) - 1 if header[-1] == "difficulty" else len(header)
+    return tuple(header[2:end]), list(range(2, end))
 
 
 def run_partition(args: argparse.Namespace) -> int:
@@ -121,13 +211,16 @@ def run_partition(args: argparse.Namespace) -> int:
         header = next(reader, None)
         rows = [row for row in reader if row]
     if not header or len(header) < 4 or header[0] != "image" or header[1] != "label":
-        raise InputError(f"{args.images}: expected the images.csv header image,label,<classes...>,difficulty")
-    classes = tuple(header[2:-1]) if header[-1] == "difficulty" else tuple(header[2:])
+        raise InputError(
+            f"{args.images}: expected the images.csv header "
+            "image,label,posterior_<classes...>,g_<classes...>,difficulty"
+        )
+    classes, columns = images_csv_distribution_columns(header)
     if not rows:
         raise InputError(f"{args.images}: no images")
     try:
-        g = np.array([[float(v) for v in row[2 : 2 + len(classes)]] for row in rows])
-    except ValueError as exc:
+        g = np.array([[float(row[i]) for i in columns] for row in rows])
+    except (ValueError, IndexError) as exc:
         raise InputError(f"{args.images}: distribution values must be numbers ({exc})") from exc
     if g.shape != (len(rows), len(classes)) or np.any(g < 0) or not np.all(np.isfinite(g)):
         raise InputError(f"{args.images}: every row needs {len(classes)} non-negative distribution values")
@@ -150,6 +243,8 @@ def run_partition(args: argparse.Namespace) -> int:
 
 
 def run_simulate(args: argparse.Namespace) -> int:
+    from reliability.simulation import simulate_crowd  # scipy.special: only this command pays its import
+
     crowd = simulate_crowd(
         n_images=args.images,
         n_annotators=args.annotators,

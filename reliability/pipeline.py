@@ -1,11 +1,22 @@
 """The whole reliability procedure of the paper in one call: estimate, filter annotators,
 re-estimate without them, weight the kept votes into distributions, measure agreement.
 
+Two per-image outputs come out of it and must not be confused:
+
+- ``posterior`` and ``labels``: the estimator's own posterior over the true class, fitted on
+  all annotators (the estimator already discounts unreliable ones), and its argmax. This is the
+  published label: the estimate of the true class that the method's model stands behind
+  (``bench/em_accuracy.py`` scores both against gold).
+- ``distribution``: the paper's ``g``, the reliability-weighted votes of the kept annotators,
+  normalised. It is a distribution of *perception*, not of belief about one true class, and it
+  alone drives the basic/compound partition exactly as the paper defines it.
+
 Used by the CLI and by the platform's reliability runs, so both give the same numbers.
 """
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,12 +29,14 @@ from reliability.dawid_skene import DawidSkene, OneCoin
 from reliability.distribution import ground_truth
 from reliability.filtering import FilterRule
 from reliability.glad import GLAD
+from reliability.hierarchical_ds import HierarchicalDawidSkene
 from reliability.mace import MACE
 from reliability.majority import MajorityVote, Wawa
 from reliability.result import EstimateResult
 from reliability.votes import VoteTable
 
 ESTIMATORS: dict[str, type] = {
+    "hds": HierarchicalDawidSkene,
     "glad": GLAD,
     "ds": DawidSkene,
     "onecoin": OneCoin,
@@ -32,6 +45,9 @@ ESTIMATORS: dict[str, type] = {
     "wawa": Wawa,
 }
 METHODS = tuple(ESTIMATORS)
+# The method used when none is named: chosen by leave-one-dataset-out over the public crowds
+# (docs/reliability.md, "Choosing the default"); the paper's GLAD stays available as "glad".
+DEFAULT_METHOD = "hds"
 Progress = Callable[[float, str], None]
 
 
@@ -58,9 +74,12 @@ class ReliabilityEstimate:
         reliability: ``(n_annotators,)``; from ``final`` for kept annotators, ``initial`` for dropped.
         accuracy: ``(n_annotators,)`` expected accuracy from ``initial`` (what the rule judged).
         votes: ``(n_annotators,)`` int64 votes each.
-        distribution: ``(n_images, K)`` the ground truth g (kept annotators, reliability-weighted).
+        posterior: ``(n_images, K)`` the estimator's posterior over the true class (``initial``,
+            all annotators): the published belief.
+        labels: ``(n_images,)`` argmax of ``posterior``: the published label.
+        distribution: ``(n_images, K)`` the paper's g (kept annotators, reliability-weighted);
+            drives the basic/compound partition.
         counts: ``(n_images, K)`` raw vote counts (all annotators).
-        labels: ``(n_images,)`` argmax of ``distribution``.
         difficulty: ``(n_images,)`` or None.
         threshold: the accuracy threshold the filtering rule applied.
         cronbach_alpha, krippendorff_alpha: agreement over all votes.
@@ -75,9 +94,10 @@ class ReliabilityEstimate:
     reliability: np.ndarray
     accuracy: np.ndarray
     votes: np.ndarray
+    posterior: np.ndarray
+    labels: np.ndarray
     distribution: np.ndarray
     counts: np.ndarray
-    labels: np.ndarray
     difficulty: np.ndarray | None
     threshold: float
     cronbach_alpha: float
@@ -88,6 +108,7 @@ class ReliabilityEstimate:
         """JSON-ready metrics."""
         return {
             "method": self.method,
+            "label_source": "posterior",
             "iterations": int(self.initial.n_iter + self.final.n_iter),
             "converged": bool(self.initial.converged and self.final.converged),
             "log_likelihood": (self.final.log_likelihood[-1] if self.final.log_likelihood else None),
@@ -105,7 +126,7 @@ class ReliabilityEstimate:
 def estimate(
     table: VoteTable,
     *,
-    method: str = "glad",
+    method: str = DEFAULT_METHOD,
     params: dict[str, Any] | None = None,
     rule: FilterRule | None = None,
     progress: Progress | None = None,
@@ -126,7 +147,11 @@ def estimate(
         final = initial
         reliability = initial.reliability
     else:
-        final = make_estimator(method, params).fit(table.subset_annotators(kept)).result_
+        refit_params = dict(params or {})
+        if "posterior_init" in inspect.signature(ESTIMATORS[method]).parameters:
+            # Same images, fewer annotators: start where the first fit ended.
+            refit_params.setdefault("posterior_init", initial.posterior)
+        final = make_estimator(method, refit_params).fit(table.subset_annotators(kept)).result_
         reliability = initial.reliability.copy()
         reliability[kept] = final.reliability
     weights = np.ones(table.n_annotators) if method == "mv" else reliability
@@ -141,9 +166,10 @@ def estimate(
         reliability=reliability,
         accuracy=initial.accuracy,
         votes=votes,
+        posterior=initial.posterior,
+        labels=initial.labels,
         distribution=distribution,
         counts=table.counts(),
-        labels=distribution.argmax(axis=1),
         difficulty=final.difficulty,
         threshold=threshold,
         cronbach_alpha=cronbach_alpha(table),

@@ -7,7 +7,6 @@ Labels are 0-based class indices (or class names, mapped through ``classes``).
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,11 +89,11 @@ class VoteTable:
             raise VoteTableError("no votes")
         class_names = _class_names(classes)
         label = _label_indices(raw_labels, class_names)
-        annotator_ids, annotator = _dense_ids(annotators)
-        image_ids, image = _dense_ids(images)
+        annotator_ids, annotator = dense_ids(annotators)
+        image_ids, image = dense_ids(images)
         if check_duplicates:
             key = annotator * np.int64(image_ids.shape[0]) + image
-            dup = _first_repeat(key)
+            dup = first_repeat(key)
             if dup >= 0:
                 raise VoteTableError(
                     f"duplicate vote: annotator {annotators[dup].item()!r} voted twice on image {images[dup].item()!r}"
@@ -111,35 +110,11 @@ class VoteTable:
     @classmethod
     def from_csv(cls, path: str | Path, *, classes: Sequence[str] | int | None = None) -> VoteTable:
         """Read a CSV with header ``annotator,image,label`` (extra columns are ignored;
-        ``worker`` and ``task`` are accepted for the first two)."""
-        path = Path(path)
-        try:
-            with path.open(newline="") as handle:
-                reader = csv.reader(handle)
-                header = next(reader, None)
-                if header is None:
-                    raise VoteTableError(f"{path}: empty file")
-                header = [ALIASES.get(name.strip().lower(), name.strip().lower()) for name in header]
-                missing = [name for name in ("annotator", "image", "label") if name not in header]
-                if missing:
-                    raise VoteTableError(f"{path}: header lacks column(s) {', '.join(missing)}")
-                cols = [header.index(name) for name in ("annotator", "image", "label")]
-                rows = [row for row in reader if row]
-        except OSError as exc:
-            raise VoteTableError(f"{path}: {exc.strerror or exc}") from exc
-        except UnicodeDecodeError as exc:
-            raise VoteTableError(f"{path}: not a text CSV file") from exc
-        if not rows:
-            raise VoteTableError(f"{path}: no votes")
-        try:
-            data = np.array([[row[c].strip() for c in cols] for row in rows], dtype=str)
-        except IndexError as exc:
-            bad = next(i for i, row in enumerate(rows) if len(row) <= max(cols))
-            raise VoteTableError(f"{path}: line {bad + 2} has too few columns") from exc
-        annotators = _maybe_int(data[:, 0])
-        images = _maybe_int(data[:, 1])
-        labels = _maybe_int(data[:, 2])
-        return cls.from_arrays(annotators, images, labels, classes=classes)
+        ``worker`` and ``task`` are accepted for the first two). Without ``classes`` they are
+        inferred from the labels; see :func:`reliability.vote_files.read_votes_csv`."""
+        from reliability.vote_files import read_votes_csv  # that module builds on this one
+
+        return read_votes_csv(path, classes=classes)
 
     def counts(self) -> np.ndarray:
         """Raw vote counts per image and class, ``(n_images, n_classes)`` int64."""
@@ -210,7 +185,7 @@ def _label_indices(raw_labels: np.ndarray, classes: tuple[str, ...]) -> np.ndarr
     return label
 
 
-def _first_repeat(key: np.ndarray) -> int:
+def first_repeat(key: np.ndarray) -> int:
     """Position of the first value of ``key`` ``(n,)`` seen before, or -1 (one sort; the slower
     stable argsort only runs to name the culprit)."""
     ordered = np.sort(key)
@@ -221,7 +196,7 @@ def _first_repeat(key: np.ndarray) -> int:
     return int(order[repeated[0] + 1])
 
 
-def _dense_ids(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def dense_ids(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sorted distinct ids ``(n_ids,)`` and each value's index into them ``(n,)`` int64.
 
     Non-negative integer ids of moderate range take an O(n) path through ``np.bincount``
@@ -239,14 +214,3 @@ def _dense_ids(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return ids.astype(values.dtype), index.astype(np.int64)
     ids, index = np.unique(values, return_inverse=True)
     return ids, index.astype(np.int64).ravel()
-
-
-def _maybe_int(column: np.ndarray) -> np.ndarray:
-    """Parse a string column as int64 when every value is an integer, else keep strings."""
-    # Checked by hand: numpy's int parsing accepts "1_000", which would merge distinct ids.
-    if column.shape[0] and np.all(np.char.isdigit(np.char.lstrip(column, "-"))):
-        try:
-            return column.astype(np.int64)
-        except (ValueError, OverflowError):
-            return column
-    return column

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-from django.conf import settings
 
 
 @pytest.fixture(autouse=True)
@@ -20,10 +19,3 @@ def _fast_passwords(settings):
 def _tasks_in_process(settings):
     """Tasks run in-process in tests; the one test of a real worker on Redis turns this off."""
     settings.CELERY_TASK_ALWAYS_EAGER = True
-
-
-def on_postgres() -> bool:
-    return settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
-
-
-requires_postgres = pytest.mark.skipif(not on_postgres(), reason="needs Postgres (DATABASE_URL)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import itertools
+from datetime import UTC, datetime
 
 from django.contrib.auth.models import Group, User
 from django.core.files.base import ContentFile
@@ -13,6 +14,9 @@ from PIL import Image as PILImage
 from annotation.models import Face, Image, ImageStatus, Project, Qualification
 
 _counter = itertools.count(1)
+
+# The lease fields a running Job row must carry (its worker's, with a heartbeat that stays live).
+RUNNING_LEASE = {"lease_owner": "test-worker:0:lease", "heartbeat_at": datetime(2100, 1, 1, tzinfo=UTC)}
 
 
 def make_user(*, role: str = "annotator", username: str | None = None, password: str = "raf-test-password") -> User:

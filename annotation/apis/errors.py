@@ -7,23 +7,13 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from rest_framework import exceptions, status
+from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from annotation.errors import ServiceError
 
-class ServiceError(Exception):
-    """A business rule refused the request; ``code`` is stable, ``message`` is for people."""
-
-    status_code = status.HTTP_400_BAD_REQUEST
-
-    def __init__(self, message: str, *, code: str = "invalid", details: Any = None, status_code: int | None = None):
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.details = details
-        if status_code is not None:
-            self.status_code = status_code
+__all__ = ["ServiceError", "exception_handler"]
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

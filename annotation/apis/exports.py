@@ -1,7 +1,8 @@
 """API views for exports (one view per operation).
 
-- ``POST /api/v1/projects/<project_id>/exports`` body ``{"run": id|null, "reference": bool}``
-  -> ``202 {"export": Export}`` (the job writes the zip in the background)
+- ``POST /api/v1/projects/<project_id>/exports`` body ``{"run": id|null, "reference": bool,
+  "format": "rafdb"|"hf", "changes_from": id|null}`` -> ``202 {"export": Export}`` (the job writes
+  the zip in the background)
 - ``GET /api/v1/exports/<id>`` -> ``Export`` with an expiring ``download_url`` once ready
 - ``GET /api/v1/exports/download/<token>`` -> the zip (the signed token is the credential)
 - ``GET /api/v1/training-runs/<id>/model.zip`` -> model files, model card and plots
@@ -24,6 +25,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation.models import DatasetExport, JobStatus, Project, ReliabilityRun, TrainingRun
+from annotation.models.export import ExportFormat
 from annotation.permissions import IsResearcher
 from annotation.services.exports import (
     dataset_export_start,
@@ -44,6 +46,8 @@ def _export_data(export: DatasetExport) -> dict[str, Any]:
         "run": export.run_id,
         "source": export.source,
         "kind": export.kind,
+        "format": export.format,
+        "content_hash": export.content_hash or None,
         "created_by": export.created_by_id,
         "created_at": export.created_at,
         "size_bytes": export.size_bytes,
@@ -59,6 +63,8 @@ class ExportOutputSerializer(serializers.Serializer):
     run = serializers.IntegerField(allow_null=True)
     source = serializers.CharField()
     kind = serializers.CharField()
+    format = serializers.CharField()
+    content_hash = serializers.CharField(allow_null=True)
     created_by = serializers.IntegerField(allow_null=True)
     created_at = serializers.DateTimeField()
     size_bytes = serializers.IntegerField(allow_null=True)
@@ -73,6 +79,8 @@ class ExportStartApi(APIView):
     class InputSerializer(serializers.Serializer):
         run = serializers.IntegerField(required=False, allow_null=True)
         reference = serializers.BooleanField(required=False, default=False)
+        format = serializers.ChoiceField(choices=ExportFormat.choices, required=False, default=ExportFormat.RAFDB)
+        changes_from = serializers.IntegerField(required=False, allow_null=True)
 
     @extend_schema(
         request=InputSerializer,
@@ -85,8 +93,15 @@ class ExportStartApi(APIView):
         project = get_object_or_404(Project, pk=project_id)
         run_id = data.validated_data.get("run")
         run = get_object_or_404(ReliabilityRun, pk=run_id, project=project) if run_id else None
+        base_id = data.validated_data.get("changes_from")
+        base = get_object_or_404(ReliabilityRun, pk=base_id, project=project) if base_id else None
         export = dataset_export_start(
-            project=project, created_by=request.user, run=run, reference=data.validated_data["reference"]
+            project=project,
+            created_by=request.user,
+            run=run,
+            reference=data.validated_data["reference"],
+            format=data.validated_data["format"],
+            changes_from=base,
         )
         export.refresh_from_db()
         return Response({"export": ExportOutputSerializer(_export_data(export)).data}, status=status.HTTP_202_ACCEPTED)

@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from annotation.models import Assignment, Face, Image, ImageStatus
 from annotation.permissions import ADMIN, RESEARCHER, IsMember, IsResearcher, has_role
-from annotation.selectors.images import image_display_bytes
+from annotation.services.image_display import image_display_bytes
 
 DISPLAY_MAX_AGE_S = 24 * 3600
 

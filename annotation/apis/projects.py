@@ -3,7 +3,6 @@ annotator's claim and progress (one view per operation)."""
 
 from __future__ import annotations
 
-from django.db import IntegrityError, transaction
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path
 from drf_spectacular.utils import extend_schema
@@ -16,13 +15,12 @@ from annotation.apis.assignments import (
     AssignmentOutputSerializer,
     ProgressOutputSerializer,
     assignment_data,
-    remember_project,
 )
-from annotation.apis.errors import ServiceError
 from annotation.models import Project
 from annotation.permissions import IsAdmin, IsAnnotator, IsMember
-from annotation.selectors.progress import annotator_progress
 from annotation.services.assignment import MAX_CLAIM_COUNT, assignment_claim_next
+from annotation.services.progress import annotator_progress
+from annotation.services.projects import project_save
 
 PROJECT_FIELDS = ["id", "name", "classes", "votes_wanted", "reservation_timeout_s", "gold_rate", "created_at"]
 
@@ -42,17 +40,6 @@ class ProjectInputSerializer(serializers.ModelSerializer):
         model = Project
         fields = [f for f in PROJECT_FIELDS if f not in ("id", "created_at")] + ["tutorial_text", "licence_text"]
 
-    def validate_classes(self, value: list[str]) -> list[str]:
-        if len(set(value)) != len(value):
-            raise serializers.ValidationError("Class names must be distinct.")
-        if (
-            self.instance is not None
-            and value != self.instance.classes
-            and self.instance.images.filter(votes__isnull=False).exists()
-        ):
-            raise serializers.ValidationError("Classes cannot change once the project has votes.")
-        return value
-
     def validate_gold_rate(self, value: float) -> float:
         if not 0 <= value <= 1:
             raise serializers.ValidationError("gold_rate must be between 0 and 1.")
@@ -62,20 +49,6 @@ class ProjectInputSerializer(serializers.ModelSerializer):
         if value < 1:
             raise serializers.ValidationError("votes_wanted must be at least 1.")
         return value
-
-
-def _save(serializer: ProjectInputSerializer) -> Project:
-    try:
-        with transaction.atomic():
-            project = serializer.save()
-            if "votes_wanted" in serializer.validated_data:
-                # Each image carries its wanted count so the database can refuse an overflow;
-                # images that already have more counted votes keep what they have.
-                images = project.images.all()
-                images.filter(counted_votes__lte=project.votes_wanted).update(votes_wanted=project.votes_wanted)
-    except IntegrityError as exc:
-        raise ServiceError("A project with this name exists.", code="duplicate_name", status_code=409) from exc
-    return project
 
 
 class ProjectListCreateApi(APIView):
@@ -92,7 +65,8 @@ class ProjectListCreateApi(APIView):
     def post(self, request: Request) -> Response:
         serializer = ProjectInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        return Response(ProjectOutputSerializer(_save(serializer)).data, status=status.HTTP_201_CREATED)
+        project = project_save(project=None, fields=dict(serializer.validated_data))
+        return Response(ProjectOutputSerializer(project).data, status=status.HTTP_201_CREATED)
 
 
 class ProjectDetailUpdateApi(APIView):
@@ -110,7 +84,8 @@ class ProjectDetailUpdateApi(APIView):
         project = get_object_or_404(Project, pk=project_id)
         serializer = ProjectInputSerializer(project, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        return Response(ProjectOutputSerializer(_save(serializer)).data)
+        project = project_save(project=project, fields=dict(serializer.validated_data))
+        return Response(ProjectOutputSerializer(project).data)
 
 
 class ProjectClaimApi(APIView):
@@ -133,7 +108,6 @@ class ProjectClaimApi(APIView):
         assignments = assignment_claim_next(
             annotator=request.user, project=project, count=data.validated_data["count"], resume=True
         )
-        remember_project(request.user.pk, project.pk)  # the first vote can then take the one statement
         body = {"assignments": [assignment_data(a) for a in assignments], "finished": not assignments}
         return Response(body)
 

@@ -21,7 +21,7 @@ from annotation.models import Job, Project, ReliabilityRun
 from annotation.permissions import IsAdmin, IsResearcher
 from annotation.selectors.reliability import reliability_run_annotators, reliability_run_list
 from annotation.services.reliability import reliability_run_start
-from reliability.pipeline import METHODS
+from reliability.pipeline import DEFAULT_METHOD, METHODS
 
 
 class RunOutputSerializer(serializers.ModelSerializer):
@@ -70,7 +70,7 @@ class ReliabilityRunsApi(APIView):
         return [IsAdmin()] if self.request.method == "POST" else [IsResearcher()]
 
     class InputSerializer(serializers.Serializer):
-        method = serializers.ChoiceField(choices=METHODS, default="glad")
+        method = serializers.ChoiceField(choices=METHODS, default=DEFAULT_METHOD)
         params = serializers.DictField(required=False, default=dict)
 
     @extend_schema(request=InputSerializer, responses={201: RunOutputSerializer, 200: RunOutputSerializer})

@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation.apis.errors import ServiceError
+from annotation.errors import ServiceError
 from annotation.models import Job, Project, ReliabilityRun, TrainingRun
 from annotation.permissions import IsAdmin, IsResearcher
 from annotation.selectors.training import training_run_list

@@ -8,10 +8,9 @@ from django.db import migrations, models
 
 def _image_fillfactor(percent):
     # Free space in each heap page of annotation_image, where Postgres puts the new version of
-    # a row updated in place (HOT: a vote changes no indexed column now). Postgres only.
+    # a row updated in place (HOT: a vote changes no indexed column now).
     def run(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(f"ALTER TABLE annotation_image SET (fillfactor = {percent})")
+        schema_editor.execute(f"ALTER TABLE annotation_image SET (fillfactor = {percent})")
 
     return run
 

@@ -6,7 +6,7 @@ Triggers on annotation_vote keep, per (annotator, project), ``votes_total``,
 ``gold_correct`` equal to what counting the annotator's votes would give, whatever writes or
 deletes the votes (the vote statement, the general path, the simulation's COPY, the admin, a
 cascade). On Postgres they are statement triggers over transition tables (one grouped update
-per statement, however many rows); SQLite gets row triggers. The existing rows are counted once.
+per statement, however many rows). The existing rows are counted once.
 """
 
 from django.conf import settings
@@ -62,35 +62,8 @@ DROP TRIGGER IF EXISTS raf_vote_counts_delete ON annotation_vote;
 DROP FUNCTION IF EXISTS raf_vote_counts();
 """
 
-_SQLITE_APPLY = """
-    UPDATE annotation_qualification
-    SET votes_total = votes_total {sign} 1,
-        votes_before_day = votes_before_day {sign} (day_start IS NOT NULL AND {row}.created_at < day_start),
-        gold_seen = gold_seen {sign} {row}.is_gold,
-        gold_correct = gold_correct {sign} coalesce({row}.is_gold
-            AND {row}.label = (SELECT gold_label FROM annotation_image WHERE id = {row}.image_id), 0)
-    WHERE annotator_id = {row}.annotator_id
-      AND project_id = (SELECT project_id FROM annotation_image WHERE id = {row}.image_id);"""
 
-SQLITE_TRIGGERS = [
-    "CREATE TRIGGER raf_vote_counts_insert AFTER INSERT ON annotation_vote BEGIN"
-    + _SQLITE_APPLY.format(sign="+", row="NEW")
-    + " END",
-    "CREATE TRIGGER raf_vote_counts_update AFTER UPDATE ON annotation_vote BEGIN"
-    + _SQLITE_APPLY.format(sign="-", row="OLD")
-    + _SQLITE_APPLY.format(sign="+", row="NEW")
-    + " END",
-    "CREATE TRIGGER raf_vote_counts_delete AFTER DELETE ON annotation_vote BEGIN"
-    + _SQLITE_APPLY.format(sign="-", row="OLD")
-    + " END",
-]
-SQLITE_DROP = [
-    "DROP TRIGGER IF EXISTS raf_vote_counts_insert",
-    "DROP TRIGGER IF EXISTS raf_vote_counts_update",
-    "DROP TRIGGER IF EXISTS raf_vote_counts_delete",
-]
-
-# The counters of the rows already there, counted once (the same SQL on both databases).
+# The counters of the rows already there, counted once.
 _COUNT = """(SELECT count(*) FROM annotation_vote v JOIN annotation_image i ON i.id = v.image_id
       WHERE v.annotator_id = annotation_qualification.annotator_id
         AND i.project_id = annotation_qualification.project_id{extra})"""
@@ -106,21 +79,11 @@ BACKFILL = (
 
 def add_triggers(apps, schema_editor):
     schema_editor.execute(BACKFILL)
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(PG_TRIGGERS)
-    elif schema_editor.connection.vendor == "sqlite":
-        for statement in SQLITE_TRIGGERS:
-            schema_editor.execute(statement)
-    else:
-        raise NotImplementedError(f"vote counter triggers for {schema_editor.connection.vendor}")
+    schema_editor.execute(PG_TRIGGERS)
 
 
 def drop_triggers(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(PG_DROP)
-    elif schema_editor.connection.vendor == "sqlite":
-        for statement in SQLITE_DROP:
-            schema_editor.execute(statement)
+    schema_editor.execute(PG_DROP)
 
 
 class Migration(migrations.Migration):

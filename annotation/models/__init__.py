@@ -8,6 +8,7 @@ from annotation.models.image import Image, ImageReport, ImageStatus
 from annotation.models.job import Job, JobStatus
 from annotation.models.project import Project
 from annotation.models.reliability import AnnotatorReliability, ImageReliability, ReliabilityRun
+from annotation.models.study import Study, StudyEnrolment, StudyMarket, StudyParticipantLink
 from annotation.models.training import TrainingRun
 from annotation.models.vote import Vote
 
@@ -27,6 +28,10 @@ __all__ = [
     "Project",
     "Qualification",
     "ReliabilityRun",
+    "Study",
+    "StudyEnrolment",
+    "StudyMarket",
+    "StudyParticipantLink",
     "TrainingRun",
     "Vote",
 ]

@@ -38,6 +38,10 @@ class Qualification(models.Model):
     votes_total = models.PositiveIntegerField(default=0)
     day_start = models.DateTimeField(null=True, blank=True)
     votes_before_day = models.PositiveIntegerField(default=0)
+    # The most votes this annotator may give in the project (a crowd-market study's quota);
+    # None: no limit. The database refuses the vote that would pass it (the counter triggers
+    # raise votes_total, and qualification_within_quota refuses the row).
+    vote_quota = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -48,6 +52,10 @@ class Qualification(models.Model):
             models.CheckConstraint(
                 condition=models.Q(votes_before_day__lte=models.F("votes_total")),
                 name="qualification_day_le_total",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(vote_quota__isnull=True) | models.Q(votes_total__lte=models.F("vote_quota")),
+                name="qualification_within_quota",
             ),
         ]
 

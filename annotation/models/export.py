@@ -16,6 +16,13 @@ class ExportKind(models.TextChoices):
     MODEL = "model", "Model"
 
 
+class ExportFormat(models.TextChoices):
+    """How a dataset export is laid out."""
+
+    RAFDB = "rafdb", "RAF-DB release layout"
+    HF = "hf", "Hugging Face datasets (Parquet, Croissant)"
+
+
 class DatasetExport(models.Model):
     """A logged export: a dataset from a reliability run (or the reference labels of an
     imported set), or a training run's model files. Who, when, which run."""
@@ -32,6 +39,10 @@ class DatasetExport(models.Model):
     kind = models.CharField(max_length=8, choices=ExportKind.choices, default=ExportKind.DATASET)
     source = models.CharField(max_length=10, choices=ExportSource.choices, default=ExportSource.RUN)
     job = models.OneToOneField("annotation.Job", null=True, on_delete=models.SET_NULL, related_name="export")
+    format = models.CharField(max_length=8, choices=ExportFormat.choices, default=ExportFormat.RAFDB)
+    # sha256 of the export's checksums.sha256 (one line per file): equal for two exports of the
+    # same content, whatever the archive's timestamps.
+    content_hash = models.CharField(max_length=64, blank=True)
     file = models.FileField(upload_to="exports/", blank=True, max_length=300)
     size_bytes = models.PositiveBigIntegerField(null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")

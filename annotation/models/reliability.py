@@ -13,12 +13,18 @@ class ReliabilityRun(models.Model):
 
     project = models.ForeignKey("annotation.Project", on_delete=models.CASCADE, related_name="reliability_runs")
     job = models.OneToOneField("annotation.Job", null=True, on_delete=models.SET_NULL, related_name="reliability_run")
-    method = models.CharField(max_length=8, default="glad")
+    method = models.CharField(max_length=8, default="hds")
     params = models.JSONField(default=dict, blank=True)
     metrics = models.JSONField(default=dict, blank=True)
     succeeded = models.BooleanField(default=False)
     is_current = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The snapshot of votes the run read: every counted vote with ``id <= votes_snapshot_last_id``
+    # (taken under a momentary lock, so no vote below it was still uncommitted) and the time it was
+    # taken. Exports of the run write exactly these votes. Null for runs made before snapshots
+    # were recorded (their exports write every counted vote).
+    votes_snapshot_at = models.DateTimeField(null=True, blank=True)
+    votes_snapshot_last_id = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -43,12 +49,16 @@ class AnnotatorReliability(models.Model):
 
 
 class ImageReliability(models.Model):
-    """Per-image result: the 7-d distribution, raw counts, label, difficulty, subset and split."""
+    """Per-image result: the estimator's posterior and its argmax (the published label), the
+    paper's distribution g (which made the subset), raw counts, difficulty, subset and split."""
 
     run = models.ForeignKey(ReliabilityRun, on_delete=models.CASCADE, related_name="images")
     image = models.ForeignKey("annotation.Image", on_delete=models.CASCADE, related_name="+")
-    label = models.SmallIntegerField()
-    distribution = models.JSONField()
+    label = models.SmallIntegerField(help_text="Argmax of posterior (runs before posteriors were stored: of g).")
+    posterior = models.JSONField(
+        null=True, blank=True, help_text="The estimator's posterior over the true class; null in older runs."
+    )
+    distribution = models.JSONField(help_text="The paper's g: reliability-weighted votes of the kept annotators.")
     counts = models.JSONField()
     difficulty = models.FloatField(null=True)
     subset = models.CharField(max_length=10, blank=True, help_text="basic, compound or empty.")

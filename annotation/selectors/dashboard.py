@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
 from datetime import timedelta
 from typing import Any
 
@@ -86,22 +85,15 @@ def annotators_active(*, project: Project) -> int:
 def _median_times(project: Project, annotator_ids: list[int]) -> dict[int, float]:
     if not annotator_ids:
         return {}
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT v.annotator_id, percentile_cont(0.5) WITHIN GROUP (ORDER BY v.time_taken_ms) "
-                "FROM annotation_vote v JOIN annotation_image i ON i.id = v.image_id "
-                "WHERE i.project_id = %s AND v.annotator_id = ANY(%s) AND v.time_taken_ms IS NOT NULL "
-                "GROUP BY v.annotator_id",
-                [project.pk, annotator_ids],
-            )
-            return {row[0]: float(row[1]) for row in cursor.fetchall()}
-    times: dict[int, list[int]] = {}
-    for annotator_id, taken in Vote.objects.filter(
-        image__project=project, annotator_id__in=annotator_ids, time_taken_ms__isnull=False
-    ).values_list("annotator_id", "time_taken_ms"):
-        times.setdefault(annotator_id, []).append(taken)
-    return {annotator_id: float(statistics.median(values)) for annotator_id, values in times.items()}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT v.annotator_id, percentile_cont(0.5) WITHIN GROUP (ORDER BY v.time_taken_ms) "
+            "FROM annotation_vote v JOIN annotation_image i ON i.id = v.image_id "
+            "WHERE i.project_id = %s AND v.annotator_id = ANY(%s) AND v.time_taken_ms IS NOT NULL "
+            "GROUP BY v.annotator_id",
+            [project.pk, annotator_ids],
+        )
+        return {row[0]: float(row[1]) for row in cursor.fetchall()}
 
 
 def annotator_table(*, project: Project, limit: int = MAX_ANNOTATOR_ROWS) -> list[dict[str, Any]]:

@@ -42,7 +42,9 @@ class FaceRow:
 @dataclass(frozen=True)
 class ExportRow:
     """One image as an export sees it. ``label`` is 0-based into the project's classes (the
-    argmax of the distribution); ``subset_label`` is the class name within the subset."""
+    argmax of the estimator's ``posterior``; for imported references and runs stored before
+    posteriors, the reference label or the argmax of the distribution); ``distribution`` is the
+    paper's g; ``subset_label`` is the class name within the subset."""
 
     image_id: int
     file: str  # storage name of the original
@@ -54,6 +56,7 @@ class ExportRow:
     split: str  # "train", "test" or ""
     face: FaceRow | None
     rafdb_name: str = ""  # the name an imported RAF-DB image had, kept by reference exports
+    posterior: list[float] | None = None  # (K,) the estimator's posterior; None for references/older runs
 
 
 def export_rows(*, project: Project, run: ReliabilityRun | None) -> Iterator[ExportRow]:
@@ -61,11 +64,19 @@ def export_rows(*, project: Project, run: ReliabilityRun | None) -> Iterator[Exp
     reference labels (an imported dataset) when ``run`` is None."""
     if run is not None:
         raw: Iterator[tuple[Any, ...]] = (
-            (*item, "")
+            (*item[:8], "", item[8])
             for item in ImageReliability.objects.filter(run=run)
             .order_by("subset", "-split", "image_id")  # RAF-DB lists train before test
             .values_list(
-                "image_id", "image__file", "label", "distribution", "counts", "subset", "subset_label", "split"
+                "image_id",
+                "image__file",
+                "label",
+                "distribution",
+                "counts",
+                "subset",
+                "subset_label",
+                "split",
+                "posterior",
             )
             .iterator(chunk_size=CHUNK)
         )
@@ -79,6 +90,12 @@ def export_rows(*, project: Project, run: ReliabilityRun | None) -> Iterator[Exp
             chunk = []
     if chunk:
         yield from _attach_faces(chunk)
+
+
+def run_stores_posteriors(*, run: ReliabilityRun | None) -> bool:
+    """Whether ``run`` stored the estimator's posterior per image (runs made before it did not;
+    their exports leave the column out). The rows carry it as ``ExportRow.posterior``."""
+    return run is not None and ImageReliability.objects.filter(run=run, posterior__isnull=False).exists()
 
 
 def _reference_rows(project: Project) -> Iterator[tuple[Any, ...]]:
@@ -102,7 +119,8 @@ def _reference_rows(project: Project) -> Iterator[tuple[Any, ...]]:
             label = max(range(len(distribution)), key=distribution.__getitem__) if distribution else None
         else:
             label = ref_label
-        yield (image_id, file, label, distribution, None, subset, subset_label, split, _imported_name(source, subset))
+        name = _imported_name(source, subset)
+        yield (image_id, file, label, distribution, None, subset, subset_label, split, name, None)
 
 
 def _imported_name(source: str, subset: str) -> str:
@@ -133,9 +151,19 @@ def _attach_faces(chunk: list[tuple[Any, ...]]) -> Iterator[ExportRow]:
         "aligned",
     ):
         faces[image_id] = FaceRow((x1, y1, x2, y2), landmarks, auto, source, gender, race, age, aligned or "")
-    for image_id, file, label, distribution, counts, subset, subset_label, split, name in chunk:
+    for image_id, file, label, distribution, counts, subset, subset_label, split, name, posterior in chunk:
         yield ExportRow(
-            image_id, file, label, distribution, counts, subset, subset_label, split, faces.get(image_id), name
+            image_id,
+            file,
+            label,
+            distribution,
+            counts,
+            subset,
+            subset_label,
+            split,
+            faces.get(image_id),
+            name,
+            posterior,
         )
 
 
@@ -163,19 +191,27 @@ class IsoTimestamp(Func):
         template = "to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
         return self.as_sql(compiler, connection, template=template, **extra)
 
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        # Django stores UTC text "YYYY-MM-DD HH:MM:SS[.ffffff]" in SQLite.
-        return self.as_sql(compiler, connection, template="REPLACE(%(expressions)s, ' ', 'T') || 'Z'", **extra)
+
+def export_votes_filter(*, project: Project, run: ReliabilityRun | None) -> dict[str, Any]:
+    """The votes an export writes: the counted votes of the run's snapshot (every counted vote
+    for a reference export, or a run made before snapshots were recorded)."""
+    where: dict[str, Any] = {"image__project": project, "counted": True}
+    if run is not None and run.votes_snapshot_last_id is not None:
+        where["id__lte"] = run.votes_snapshot_last_id
+    return where
 
 
-def counted_votes(*, project: Project) -> Iterator[tuple[int, int, int, int | None, str]]:
-    """``(image_id, annotator_id, label, time_taken_ms, created_at ISO text)`` of every counted vote.
+def counted_votes(
+    *, project: Project, run: ReliabilityRun | None = None
+) -> Iterator[tuple[int, int, int, int | None, str]]:
+    """``(image_id, annotator_id, label, time_taken_ms, created_at ISO text)`` of every counted vote
+    in ``run``'s snapshot (:func:`export_votes_filter`).
 
     Keyset pages of ``VOTE_CHUNK`` rows by id rather than one cursor: outside a transaction
     Django declares Postgres cursors ``WITH HOLD``, which materialises all 1.2 M rows on the
     server before the first one arrives; pages stream and keep job progress writes visible."""
     query = (
-        Vote.objects.filter(image__project=project, counted=True)
+        Vote.objects.filter(**export_votes_filter(project=project, run=run))
         .order_by("id")
         .annotate(created_iso=IsoTimestamp("created_at"))
     )
@@ -193,8 +229,8 @@ def counted_votes(*, project: Project) -> Iterator[tuple[int, int, int, int | No
         last = page[-1][0]
 
 
-def counted_vote_total(*, project: Project) -> int:
-    return Vote.objects.filter(image__project=project, counted=True).count()
+def counted_vote_total(*, project: Project, run: ReliabilityRun | None = None) -> int:
+    return Vote.objects.filter(**export_votes_filter(project=project, run=run)).count()
 
 
 @dataclass(frozen=True)
@@ -225,7 +261,7 @@ def export_annotators(*, project: Project, run: ReliabilityRun | None) -> list[A
         ]
     return [
         AnnotatorRow(annotator_id, None, None, n, gold.get(annotator_id))
-        for annotator_id, n in Vote.objects.filter(image__project=project, counted=True)
+        for annotator_id, n in Vote.objects.filter(**export_votes_filter(project=project, run=None))
         .order_by("annotator_id")
         .values("annotator_id")
         .annotate(n=Count("id"))

@@ -10,6 +10,8 @@ from annotation.models import Project
 # How long a process reuses a project row it read for the vote hot path (its gold rate,
 # reservation timeout, classes). An edit reaches the hot path within this many seconds.
 PROJECT_CACHE_S = 5.0
+# At most this many projects are kept per process (the least recently read goes first).
+PROJECT_CACHE_SIZE = 64
 _projects: dict[int, tuple[float, Project]] = {}
 _lock = threading.Lock()
 
@@ -23,5 +25,8 @@ def project_get_cached(*, project_id: int) -> Project:
         return hit[1]
     project = Project.objects.get(pk=project_id)
     with _lock:
+        _projects.pop(project_id, None)
         _projects[project_id] = (now + PROJECT_CACHE_S, project)
+        while len(_projects) > PROJECT_CACHE_SIZE:
+            _projects.pop(next(iter(_projects)))
     return project

@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 
-from annotation.apis.errors import ServiceError
+from annotation.errors import ServiceError
 from annotation.models import AnnotatorProfile
 from annotation.permissions import ANNOTATOR
 

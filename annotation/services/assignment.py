@@ -14,28 +14,29 @@ Concurrency is the database's job: the candidate rows are taken with
 wait on each other and never get the same slot; ``Image.reserved`` is raised in the same
 transaction that inserts the :class:`Assignment`. A reservation lives until ``expires_at``
 (``Project.reservation_timeout_s``); expired ones are released lazily by claims (at most once
-a second per process) and by the periodic task ``assignments_release_expired``. On Postgres the
-claim (gold slots included) counts, locks, reserves and inserts in one statement.
+a second per process) and by the periodic task ``assignments_release_expired``. The claim (gold
+slots included) counts, locks, reserves and inserts in one statement: there is no other.
 """
 
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
 from contextlib import nullcontext
 from datetime import datetime, timedelta
 
+from cachetools import TTLCache
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, F, OuterRef, QuerySet
-from django.db.models.functions import Random
+from django.db.models import F
 from django.utils import timezone
 
-from annotation.apis.errors import ServiceError
-from annotation.models import Assignment, Image, ImageStatus, Project, Qualification, Vote
+from annotation.errors import ServiceError
+from annotation.models import Assignment, Image, Project, Qualification
 from annotation.models.assignment import AssignmentStatus
 from annotation.sql import fetch_prepared
 
@@ -50,6 +51,37 @@ RELEASE_EVERY_S = 1.0
 _last_release = 0.0
 # How long a passed qualification check is trusted without asking the database again.
 QUALIFIED_CACHE_S = 60
+# The project each annotator last claimed or voted in: the next vote is nearly always in the
+# same project, so its claim can go into the vote's own statement, which checks the guess (a
+# wrong one only costs the merge). Kept in the shared cache (Redis) and, in front of it, in a
+# bounded per-process memo: a keep-alive connection stays with one process, so the vote path
+# reads Redis only when the annotator's requests move to another process.
+LAST_PROJECT_CACHE_S = 3600
+_last_project: TTLCache[int, int] = TTLCache(maxsize=4096, ttl=LAST_PROJECT_CACHE_S)
+# Passed qualification checks, per process (bounded; an expired entry asks the database again).
+_qualified: TTLCache[tuple[int, int, float], bool] = TTLCache(maxsize=4096, ttl=QUALIFIED_CACHE_S)
+_memo_lock = threading.Lock()
+
+
+def annotator_project_remember(*, annotator_id: int, project_id: int) -> None:
+    """``annotator_id``'s next vote is probably in ``project_id``."""
+    with _memo_lock:
+        known = _last_project.get(annotator_id)
+        _last_project[annotator_id] = project_id
+    if known != project_id:
+        cache.set(f"raf:last-project:{annotator_id}", project_id, LAST_PROJECT_CACHE_S)
+
+
+def annotator_last_project(*, annotator_id: int) -> int | None:
+    """The project of ``annotator_id``'s last claim or vote, when a cache still knows it."""
+    with _memo_lock:
+        project_id = _last_project.get(annotator_id)
+    if project_id is None:
+        project_id = cache.get(f"raf:last-project:{annotator_id}")
+        if project_id is not None:
+            with _memo_lock:
+                _last_project[annotator_id] = project_id
+    return project_id
 
 
 def assignment_claim_next(
@@ -74,28 +106,25 @@ def assignment_claim_next(
     _require_qualification(annotator=annotator, project=project)
     if count == 0:
         return []
+    annotator_project_remember(annotator_id=annotator.pk, project_id=project.pk)
     _release_expired_now_and_then()
 
     now = timezone.now()
     # One draw per slot; the first `fresh` slots are used, so capping keeps the gold rate.
     if gold_draws is None or len(gold_draws) != count:
         gold_draws = [random.random() < project.gold_rate for _ in range(count)]
-    if not resume and connection.vendor == "postgresql":
+    if not resume:
         # The hot path (every vote's "next"): the cap on live reservations is counted, and the
         # gold slots filled, inside the claim statement itself.
         return _claim(annotator=annotator, project=project, draws=gold_draws, now=now)
     live = Assignment.objects.filter(
         annotator=annotator, image__project=project, status=AssignmentStatus.OPEN, expires_at__gt=now
     )
-    if resume:
-        open_ones = list(live.select_related("image").order_by("created_at", "id"))
-        resumed, n_open = open_ones[:count], len(open_ones)
-    else:
-        resumed, n_open = [], live.count()
-    fresh = min(count - len(resumed), MAX_OPEN_PER_ANNOTATOR - n_open)
-    if fresh <= 0:
+    resumed = list(live.select_related("image").order_by("created_at", "id")[:count])
+    if len(resumed) >= count:
         return resumed
-    return resumed + _claim(annotator=annotator, project=project, draws=gold_draws[:fresh], now=now)
+    # The statement caps the fresh ones at MAX_OPEN_PER_ANNOTATOR live reservations in all.
+    return resumed + _claim(annotator=annotator, project=project, draws=gold_draws[: count - len(resumed)], now=now)
 
 
 def assignment_claim_draws(*, annotator: AbstractBaseUser, project: Project, count: int) -> list[bool]:
@@ -136,13 +165,16 @@ def _release_expired_now_and_then() -> None:
 
 
 def _require_qualification(*, annotator: AbstractBaseUser, project: Project) -> None:
-    # A passed check is cached briefly: every vote's "next" claim asks again.
-    key = f"raf:qualified:{annotator.pk}:{project.pk}:{project.created_at.timestamp()}"
-    if QUALIFIED_CACHE_S and cache.get(key):
-        return
+    # A passed check is kept briefly: every vote's "next" claim asks again. created_at in the
+    # key: a recreated project with a reused id is never taken for the old one.
+    key = (annotator.pk, project.pk, project.created_at.timestamp())
+    with _memo_lock:
+        if QUALIFIED_CACHE_S and _qualified.get(key):
+            return
     qualified = Qualification.objects.filter(annotator=annotator, project=project, qualified_at__isnull=False).exists()
     if qualified and QUALIFIED_CACHE_S:
-        cache.set(key, True, QUALIFIED_CACHE_S)
+        with _memo_lock:
+            _qualified[key] = True
     if not qualified:
         raise ServiceError(
             "Pass the tutorial and the quiz of this project before annotating.",
@@ -160,30 +192,15 @@ def _claim(
 ) -> list[Assignment]:
     """Reserve one image per slot of ``draws`` (``True``: a gold image, or a regular one when
     the annotator has seen every gold image), within the cap on live reservations."""
-    expires_at = now + timedelta(seconds=project.reservation_timeout_s)
     for _attempt in range(3):
         try:
-            if connection.vendor == "postgresql":
-                # One statement commits by itself: no BEGIN/COMMIT round trips (a savepoint
-                # inside a caller's transaction, so a refused insert does not break it).
-                with transaction.atomic() if connection.in_atomic_block else nullcontext():
-                    rows = fetch_prepared(
-                        CLAIM_SQL[any(draws)], claim_params(annotator=annotator, project=project, draws=draws, now=now)
-                    )
-                return assignments_from_rows(rows, annotator=annotator, project=project, now=now)
-            n_gold = sum(draws)
-            with transaction.atomic():
-                images = _lock_gold(annotator=annotator, project=project, count=n_gold) if n_gold else []
-                images += _lock_regular(annotator=annotator, project=project, count=len(draws) - len(images))
-                if not images:
-                    return []
-                Image.objects.filter(pk__in=[image.pk for image in images]).update(
-                    reserved=F("reserved") + 1, random_key=Random()
+            # One statement commits by itself: no BEGIN/COMMIT round trips (a savepoint inside a
+            # caller's transaction, so a refused insert does not break it).
+            with transaction.atomic() if connection.in_atomic_block else nullcontext():
+                rows = fetch_prepared(
+                    CLAIM_SQL[any(draws)], claim_params(annotator=annotator, project=project, draws=draws, now=now)
                 )
-                return Assignment.objects.bulk_create(
-                    Assignment(image=image, annotator=annotator, is_gold=image.is_gold, expires_at=expires_at)
-                    for image in images
-                )
+            return assignments_from_rows(rows, annotator=annotator, project=project, now=now)
         except IntegrityError:
             # The same annotator claimed the same image from two tabs at once; the unique
             # (annotator, image) constraint refused one. Try again: the row is now excluded.
@@ -191,15 +208,15 @@ def _claim(
     return []
 
 
-# The claim on Postgres: count the slots, lock, reserve and insert in one statement.
+# The claim: count the slots, lock, reserve and insert in one statement.
 #
 # * slots: how many of the draws fit under the cap on the annotator's live reservations in the
 #   project (MAX_OPEN_PER_ANNOTATOR; %(voted)s is left out: the merged vote statement closes it);
 #   ``{guard}`` (``true`` here) lets the merged vote statement claim only once its vote is written;
 # * gold_high, gold_low: the gold slots among those, read from a random point of image_gold_idx
-#   round to its start (as _lock_gold), unseen gold images only;
+#   round to its start, unseen gold images only;
 # * regular: the other slots (and gold slots with no unseen gold image left), the least loaded
-#   unseen images: the query of _regular_candidates written out (compiling that queryset costs
+#   unseen images, in the order of image_assign_load_idx (compiling such a queryset costs
 #   more CPU than running it). The ORDER BY and WHERE match image_assign_load_idx, so it is an
 #   index scan that stops after LIMIT rows it could lock;
 # * bumped, inserted: the reservations (with gold slots in a random order: gold never comes first).
@@ -320,50 +337,6 @@ def claim_params(
         "max_open": MAX_OPEN_PER_ANNOTATOR,
         "voted": voted,
     }
-
-
-def _unseen(queryset: QuerySet[Image], annotator: AbstractBaseUser) -> QuerySet[Image]:
-    return queryset.exclude(Exists(Assignment.objects.filter(image=OuterRef("pk"), annotator=annotator))).exclude(
-        Exists(Vote.objects.filter(image=OuterRef("pk"), annotator=annotator))
-    )
-
-
-def _lock_regular(*, annotator: AbstractBaseUser, project: Project, count: int) -> list[Image]:
-    if count <= 0:
-        return []
-    return list(
-        _regular_candidates(annotator=annotator, project=project)
-        .select_for_update(skip_locked=True, of=("self",))
-        .only("id", "width", "height", "is_gold")[:count]
-    )
-
-
-def _regular_candidates(*, annotator: AbstractBaseUser, project: Project) -> QuerySet[Image]:
-    candidates = _unseen(
-        Image.objects.filter(project=project, status=ImageStatus.READY, is_gold=False).filter(
-            load__lt=F("votes_wanted")
-        ),
-        annotator,
-    )
-    # Same expressions, same order as image_assign_load_idx: an ordered index scan with LIMIT.
-    return candidates.order_by("load", "random_key")
-
-
-def _lock_gold(*, annotator: AbstractBaseUser, project: Project, count: int) -> list[Image]:
-    """Gold images from a random point of ``image_gold_idx`` (wrapping round), unseen ones only."""
-    start = random.random()
-    base = _unseen(Image.objects.filter(project=project, status=ImageStatus.READY, is_gold=True), annotator)
-    picked: list[Image] = []
-    for part in (base.filter(random_key__gte=start), base.filter(random_key__lt=start)):
-        picked += list(
-            part.exclude(pk__in=[image.pk for image in picked])
-            .order_by("random_key")
-            .select_for_update(skip_locked=True, of=("self",))
-            .only("id", "width", "height", "is_gold")[: count - len(picked)]
-        )
-        if len(picked) >= count:
-            break
-    return picked
 
 
 def assignments_release_expired(*, limit: int = 1000) -> int:

@@ -24,9 +24,9 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from annotation.apis.errors import ServiceError
+from annotation.errors import ServiceError
 from annotation.models import DatasetExport, Job, Project, ReliabilityRun, TrainingRun
-from annotation.models.export import ExportKind, ExportSource
+from annotation.models.export import ExportFormat, ExportKind, ExportSource
 from annotation.permissions import RESEARCHER, has_role
 from annotation.services.export_writer import FolderSink, Progress, ZipSink, write_dataset
 from annotation.services.jobs import job_create, job_enqueue, job_set_result
@@ -71,29 +71,59 @@ def export_resolve_run(*, project: Project, run: ReliabilityRun | None, referenc
     return run
 
 
+def export_format_clean(format: str) -> str:
+    if format not in ExportFormat.values:
+        raise ServiceError(
+            f"Unknown export format {format!r}; choose one of {', '.join(ExportFormat.values)}.", code="invalid"
+        )
+    return format
+
+
+def export_resolve_base(*, run: ReliabilityRun | None, changes_from: ReliabilityRun | None) -> ReliabilityRun | None:
+    """The run a release's change list compares with: ``changes_from`` (a succeeded run of the same
+    project), else the project's previous succeeded run (:func:`run_previous`)."""
+    if changes_from is None or run is None:
+        return None
+    if changes_from.project_id != run.project_id or not changes_from.succeeded or changes_from.pk == run.pk:
+        raise ServiceError(
+            "Changes are listed against another succeeded run of the same project.", code="invalid_changes_from"
+        )
+    return changes_from
+
+
 def dataset_export_start(
     *,
     project: Project,
     created_by: AbstractBaseUser,
     run: ReliabilityRun | None = None,
     reference: bool = False,
+    format: str = "rafdb",
+    changes_from: ReliabilityRun | None = None,
 ) -> DatasetExport:
     """Log an export and start the background job that writes its zip into storage."""
     from annotation.tasks import export_dataset
 
     _require_exporter(created_by)
+    format = export_format_clean(format)
     resolved = export_resolve_run(project=project, run=run, reference=reference)
+    base = export_resolve_base(run=resolved, changes_from=changes_from)
     with transaction.atomic():
         job = job_create(
             kind="export",
             project=project,
             created_by=created_by,
-            params={"run": resolved.pk if resolved else None, "reference": reference},
+            params={
+                "run": resolved.pk if resolved else None,
+                "reference": reference,
+                "format": format,
+                "changes_from": base.pk if base else None,
+            },
         )
         export = DatasetExport.objects.create(
             project=project,
             run=resolved,
             source=ExportSource.REFERENCE if resolved is None else ExportSource.RUN,
+            format=format,
             job=job,
             created_by=created_by,
         )
@@ -104,6 +134,8 @@ def dataset_export_start(
 def dataset_export_build(*, export: DatasetExport, progress: Progress | None = None) -> DatasetExport:
     """Write ``export``'s zip to a temporary file, then into storage (streamed both ways)."""
     assert export.project is not None
+    base_id = (export.job.params or {}).get("changes_from") if export.job else None
+    base = ReliabilityRun.objects.filter(pk=base_id).first() if base_id else None
     with tempfile.NamedTemporaryFile(suffix=".zip") as handle:
         summary = write_dataset(
             project=export.project,
@@ -111,15 +143,19 @@ def dataset_export_build(*, export: DatasetExport, progress: Progress | None = N
             sink=ZipSink(handle),
             progress=progress,
             platform_version=platform_version(),
+            format=export.format,
+            changes_from=base,
         )
         handle.flush()
         size = handle.tell()
         handle.seek(0)
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
         label = f"run{export.run_id}" if export.run_id else "reference"
-        export.file.save(f"raf-{export.project_id}-{label}-{stamp}-{export.pk}.zip", File(handle), save=False)
+        name = f"raf-{export.project_id}-{label}-{export.format}-{stamp}-{export.pk}.zip"
+        export.file.save(name, File(handle), save=False)
     export.size_bytes = size
-    export.save(update_fields=["file", "size_bytes"])
+    export.content_hash = summary["content_hash"]
+    export.save(update_fields=["file", "size_bytes", "content_hash"])
     if export.job_id:
         job_set_result(job_id=export.job_id, result={"export": export.pk, **summary}, message="Export ready")
     return export
@@ -133,34 +169,38 @@ def dataset_export_to_path(
     reference: bool = False,
     created_by: AbstractBaseUser | None = None,
     progress: Progress | None = None,
+    format: str = "rafdb",
+    changes_from: ReliabilityRun | None = None,
 ) -> dict[str, Any]:
     """The CLI's export: a folder, or a zip when ``out`` ends with ``.zip``; logged too.
 
     The operator of the server runs it, so no role is checked unless a user is named."""
     if created_by is not None:
         _require_exporter(created_by)
+    format = export_format_clean(format)
     resolved = export_resolve_run(project=project, run=run, reference=reference)
+    base = export_resolve_base(run=resolved, changes_from=changes_from)
+    options: dict[str, Any] = {
+        "progress": progress,
+        "platform_version": platform_version(),
+        "format": format,
+        "changes_from": base,
+    }
     if out.suffix.lower() == ".zip":
         out.parent.mkdir(parents=True, exist_ok=True)
         with out.open("wb") as handle:
-            summary = write_dataset(
-                project=project,
-                run=resolved,
-                sink=ZipSink(handle),
-                progress=progress,
-                platform_version=platform_version(),
-            )
+            summary = write_dataset(project=project, run=resolved, sink=ZipSink(handle), **options)
     else:
         if out.exists() and any(out.iterdir()):
             raise ServiceError(f"{out} exists and is not empty.", code="invalid")
         out.mkdir(parents=True, exist_ok=True)
-        summary = write_dataset(
-            project=project, run=resolved, sink=FolderSink(out), progress=progress, platform_version=platform_version()
-        )
+        summary = write_dataset(project=project, run=resolved, sink=FolderSink(out), **options)
     export = DatasetExport.objects.create(
         project=project,
         run=resolved,
         source=ExportSource.REFERENCE if resolved is None else ExportSource.RUN,
+        format=format,
+        content_hash=summary["content_hash"],
         created_by=created_by,
         size_bytes=out.stat().st_size if out.is_file() else None,
     )

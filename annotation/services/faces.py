@@ -25,7 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 from PIL import Image as PILImage
 
-from annotation.apis.errors import ServiceError
+from annotation.errors import ServiceError
 from annotation.models import Face, FaceRevision, Image, ImageReport, ImageStatus, Job, Project
 from annotation.models.face import AgeRange, Gender, LandmarkSource, Race
 from annotation.services.jobs import job_create, job_enqueue

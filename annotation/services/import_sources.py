@@ -18,7 +18,7 @@ from typing import IO
 
 from django.conf import settings
 
-from annotation.apis.errors import ServiceError
+from annotation.errors import ServiceError
 from annotation.services.downloads import DownloadPolicy, downloads_iter
 
 # A zip member that inflates more than this (and past 1 MiB) is treated as a bomb unread:

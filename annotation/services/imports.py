@@ -31,7 +31,7 @@ from django.core.files.base import ContentFile, File
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from annotation.apis.errors import ServiceError
+from annotation.errors import ServiceError
 from annotation.models import Image, Job, Project
 from annotation.services.image_files import ImageRejected, image_normalize
 from annotation.services.import_sources import (

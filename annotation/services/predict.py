@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 from django.core.files.storage import default_storage
 
-from annotation.apis.errors import ServiceError
+from annotation.errors import ServiceError
 from annotation.models import Project
 
 _cache: dict[str, Any] = {}

@@ -20,7 +20,7 @@ from django.core import signing
 from django.db import transaction
 from django.utils import timezone
 
-from annotation.apis.errors import ServiceError
+from annotation.errors import ServiceError
 from annotation.models import Image, ImageStatus, Project, Qualification
 
 QUIZ_SIGNING_SALT = "raf.quiz"

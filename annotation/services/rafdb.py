@@ -21,7 +21,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from PIL import Image as PILImage
 
-from annotation.apis.errors import ServiceError
+from annotation.errors import ServiceError
 from annotation.models import Face, Image, ImageStatus, Project
 from annotation.models.face import LandmarkSource
 from annotation.services.image_files import ImageRejected, image_normalize

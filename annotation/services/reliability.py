@@ -1,4 +1,4 @@
-"""Reliability runs: the paper's estimator over a project's counted votes.
+"""Reliability runs: the project's estimator over its counted votes, scored on its gold images.
 
 A run reads one consistent snapshot of the counted, non-gold votes straight into numpy arrays
 (a single streaming ``SELECT``: every statement sees one snapshot, and the rows arrive as plain
@@ -7,19 +7,27 @@ value tuples that go into ``np.fromiter``, never one model instance per vote), r
 results with ``bulk_create``. It becomes the project's current run in the same transaction that
 writes the results, and only then: a failure, or a killed worker, leaves the previous current
 run as it was.
+
+Each image stores the estimator's posterior and its argmax as ``label`` (the published label)
+next to the paper's distribution g, which alone makes the basic/compound subsets. The votes on
+the project's gold images go into the fit as well, as images like any other (the estimator never
+sees a gold label; they only tell it more about the annotators); the labels it gives those
+images are then scored against the gold labels, and the run's metrics carry that accuracy with a
+Wilson 95% interval. Gold images get no result row and no subset.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import OperationalError, connection, transaction
 
-from annotation.apis.errors import ServiceError
+from annotation.errors import ServiceError
 from annotation.models import (
     AnnotatorReliability,
     ImageReliability,
@@ -28,9 +36,10 @@ from annotation.models import (
     ReliabilityRun,
     Vote,
 )
-from annotation.services.jobs import job_create, job_enqueue, job_set_result
+from annotation.services.jobs import job_create, job_enqueue, job_set_result, jobs_recover_stale
 from reliability.filtering import FilterRule
-from reliability.pipeline import METHODS, estimate, make_estimator
+from reliability.gold import gold_score
+from reliability.pipeline import DEFAULT_METHOD, METHODS, estimate, make_estimator
 from reliability.subsets import partition
 from reliability.votes import VoteTable, VoteTableError
 
@@ -69,7 +78,7 @@ def reliability_params_clean(*, method: str, params: dict[str, Any] | None) -> d
 def reliability_run_start(
     *,
     project: Project,
-    method: str = "glad",
+    method: str = DEFAULT_METHOD,
     params: dict[str, Any] | None = None,
     created_by: AbstractBaseUser | None = None,
 ) -> ReliabilityRun:
@@ -77,6 +86,8 @@ def reliability_run_start(
     cleaned = reliability_params_clean(method=method, params=params)
     from annotation.tasks import reliability_run_task  # the task module imports this one
 
+    # A run whose worker died is sent again (or failed) first, so it is never "active" forever.
+    jobs_recover_stale(project=project)
     with transaction.atomic():
         # Lock the project row so that two triggers at once cannot both create a run.
         Project.objects.select_for_update().get(pk=project.pk)
@@ -94,13 +105,36 @@ def reliability_run_start(
     return run
 
 
-def reliability_votes_snapshot(*, project: Project) -> VoteTable:
-    """The project's counted, non-gold votes as a :class:`VoteTable` (one streaming query)."""
-    rows = (
-        Vote.objects.filter(image__project=project, counted=True, is_gold=False, image__is_gold=False)
-        .order_by()
-        .values_list("annotator_id", "image_id", "label")
-    )
+def votes_snapshot_mark() -> tuple[datetime, int]:
+    """``(time, last vote id)`` such that every vote with ``id <= last`` is committed now and
+    every later vote gets a larger id.
+
+    A vote's id comes from the table's sequence when its row is inserted, so ids follow
+    insertion, not commit: a vote inserted before another may commit after it. Taking ``SHARE``
+    on the vote table waits for the transactions that have inserted votes to end and holds new
+    inserts back while ``max(id)`` is read, a few milliseconds. The time alone would not do: a
+    vote's ``created_at`` comes from the web process's clock before its transaction commits."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL lock_timeout = '30s'")
+        try:
+            cursor.execute(f"LOCK TABLE {Vote._meta.db_table} IN SHARE MODE")
+        except OperationalError as exc:
+            raise ServiceError(
+                "Votes are being written in a long transaction; the run will read them when it ends.",
+                code="votes_busy",
+            ) from exc
+        cursor.execute(f"SELECT clock_timestamp(), coalesce(max(id), 0) FROM {Vote._meta.db_table}")
+        taken_at, last_id = cursor.fetchone()
+    return taken_at, int(last_id)
+
+
+def reliability_votes_snapshot(*, project: Project, last_vote_id: int | None = None) -> VoteTable:
+    """The project's counted, non-gold votes (up to ``last_vote_id`` when given) as a
+    :class:`VoteTable` (one streaming query)."""
+    rows = Vote.objects.filter(image__project=project, counted=True, is_gold=False, image__is_gold=False)
+    if last_vote_id is not None:
+        rows = rows.filter(id__lte=last_vote_id)
+    rows = rows.order_by().values_list("annotator_id", "image_id", "label")
     flat = np.fromiter(itertools.chain.from_iterable(rows.iterator(chunk_size=20_000)), dtype=np.int64)
     if flat.shape[0] == 0:
         raise ServiceError("The project has no counted votes yet.", code="no_votes")
@@ -113,6 +147,34 @@ def reliability_votes_snapshot(*, project: Project) -> VoteTable:
         raise ServiceError(f"The votes cannot be used: {exc}", code="bad_votes") from exc
 
 
+def reliability_gold_snapshot(*, project: Project) -> tuple[np.ndarray, dict[int, int]]:
+    """The votes on the project's gold images, ``(n_gold_votes, 3)`` int64 rows of annotator,
+    image, label, and each gold image's gold label ``{image id: class index}``."""
+    rows = (
+        Vote.objects.filter(image__project=project, image__is_gold=True)
+        .order_by()
+        .values_list("annotator_id", "image_id", "label")
+    )
+    flat = np.fromiter(itertools.chain.from_iterable(rows.iterator(chunk_size=20_000)), dtype=np.int64)
+    gold = dict(
+        project.images.filter(is_gold=True, gold_label__isnull=False).values_list("id", "gold_label").order_by()
+    )
+    return flat.reshape(-1, 3), gold
+
+
+def _with_gold_votes(table: VoteTable, gold_votes: np.ndarray) -> VoteTable:
+    """``table`` plus the gold votes, as one table over the counted and the gold images."""
+    if gold_votes.shape[0] == 0:
+        return table
+    return VoteTable.from_arrays(
+        np.concatenate([table.annotator_ids[table.annotator], gold_votes[:, 0]]),
+        np.concatenate([table.image_ids[table.image], gold_votes[:, 1]]),
+        np.concatenate([table.label, gold_votes[:, 2]]),
+        classes=table.classes,
+        check_duplicates=False,
+    )
+
+
 def reliability_run_execute(*, run: ReliabilityRun, progress: Progress | None = None) -> ReliabilityRun:
     """Compute a run and make it current (see the module docstring)."""
     report = progress or (lambda fraction, message="": None)
@@ -121,19 +183,30 @@ def reliability_run_execute(*, run: ReliabilityRun, progress: Progress | None = 
     project = run.project
     params = {**RUN_DEFAULTS, **run.params}
     report(0.02, "reading votes")
-    table = reliability_votes_snapshot(project=project)
+    if run.votes_snapshot_last_id is None:
+        # Marked once: a redelivered task reads the same votes again.
+        run.votes_snapshot_at, run.votes_snapshot_last_id = votes_snapshot_mark()
+        run.save(update_fields=["votes_snapshot_at", "votes_snapshot_last_id"])
+    table = reliability_votes_snapshot(project=project, last_vote_id=run.votes_snapshot_last_id)
     report(0.1, f"{table.n_votes} votes from {table.n_annotators} annotators on {table.n_images} images")
+    gold_votes, gold_labels = reliability_gold_snapshot(project=project)
+    try:
+        fit_table = _with_gold_votes(table, gold_votes)
+    except VoteTableError as exc:
+        raise ServiceError(f"The gold votes cannot be used: {exc}", code="bad_votes") from exc
     rule = FilterRule(fraction=float(params["keep_fraction"]), min_accuracy=params["min_accuracy"])
     try:
         result = estimate(
-            table,
+            fit_table,
             method=run.method,
             params=params.get("estimator") or {},
             rule=rule,
             progress=lambda f, m: report(0.1 + 0.7 * f, m),
         )
+        is_gold = np.isin(fit_table.image_ids, np.fromiter(gold_labels, dtype=np.int64, count=len(gold_labels)))
+        counted = np.flatnonzero(~is_gold)  # (n_counted_images,) rows of fit_table that get results
         part = partition(
-            result.distribution,
+            result.distribution[counted],
             classes=table.classes,
             min_class_size=int(params["min_class_size"]),
             test_fraction=float(params["test_fraction"]),
@@ -142,16 +215,23 @@ def reliability_run_execute(*, run: ReliabilityRun, progress: Progress | None = 
     except ValueError as exc:
         raise ServiceError(str(exc), code="estimation_failed") from exc
     report(0.85, "writing results")
-    metrics = {
+    metrics: dict[str, Any] = {
         **result.summary(),
+        "images": int(counted.shape[0]),
+        "votes": int(table.n_votes),
+        "gold_votes": int(gold_votes.shape[0]),
         "basic": int(np.sum(part.subset == "basic")),
         "compound": int(np.sum(part.subset == "compound")),
         "dropped_classes": list(part.dropped),
     }
+    scored = np.flatnonzero(is_gold)
+    if scored.shape[0]:
+        truth = np.array([gold_labels[int(i)] for i in fit_table.image_ids[scored].tolist()], dtype=np.int64)
+        metrics.update(gold_score(result.labels[scored], truth).as_metrics())
     annotator_rows = [
         AnnotatorReliability(run=run, annotator_id=int(user_id), reliability=float(rel), kept=bool(kept), votes=int(n))
         for user_id, rel, kept, n in zip(
-            table.annotator_ids.tolist(),
+            fit_table.annotator_ids.tolist(),
             np.nan_to_num(result.reliability).tolist(),
             result.kept.tolist(),
             result.votes.tolist(),
@@ -164,19 +244,22 @@ def reliability_run_execute(*, run: ReliabilityRun, progress: Progress | None = 
             run=run,
             image_id=int(image_id),
             label=int(label),
+            posterior=[round(p, 6) for p in posterior],
             distribution=[round(p, 6) for p in dist],
             counts=counts,
             difficulty=None if difficulty is None else float(difficulty[j]),
-            subset=str(part.subset[j]),
-            subset_label=str(part.name[j]),
-            split=str(part.split[j]),
+            subset=str(part.subset[n]),
+            subset_label=str(part.name[n]),
+            split=str(part.split[n]),
         )
-        for j, (image_id, label, dist, counts) in enumerate(
+        for n, (j, image_id, label, posterior, dist, counts) in enumerate(
             zip(
-                table.image_ids.tolist(),
-                result.labels.tolist(),
-                result.distribution.tolist(),
-                result.counts.tolist(),
+                counted.tolist(),
+                fit_table.image_ids[counted].tolist(),
+                result.labels[counted].tolist(),
+                result.posterior[counted].tolist(),
+                result.distribution[counted].tolist(),
+                result.counts[counted].tolist(),
                 strict=True,
             )
         )

@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from annotation.apis.errors import ServiceError
+from annotation.errors import ServiceError
 from annotation.models import AnnotatorProfile, Image, ImageStatus, Project, Qualification, Vote
 from annotation.permissions import ANNOTATOR
 from reliability.simulation import simulate_crowd
@@ -131,30 +131,21 @@ def _simulated_users(*, project: Project, count: int, seed: int, user_model: typ
 
 
 def _insert_votes(user: np.ndarray, image: np.ndarray, label: np.ndarray, time_taken: np.ndarray) -> None:
-    """Insert counted votes from aligned ``(n,)`` arrays: ``COPY`` on Postgres (about ten times
-    faster than ``bulk_create`` at RAF scale), ``bulk_create`` elsewhere."""
-    if connection.vendor == "postgresql":
-        now = timezone.now().isoformat()
-        columns = "annotator_id, image_id, label, time_taken_ms, counted, late, is_gold, created_at"
-        with (
-            connection.cursor() as cursor,
-            cursor.cursor.copy(f"COPY {Vote._meta.db_table} ({columns}) FROM STDIN") as copy,
-        ):
-            for start in range(0, label.shape[0], 50_000):
-                stop = start + 50_000
-                rows = zip(
-                    user[start:stop].tolist(),
-                    image[start:stop].tolist(),
-                    label[start:stop].tolist(),
-                    time_taken[start:stop].tolist(),
-                    strict=True,
-                )
-                copy.write("".join(f"{u}\t{i}\t{lab}\t{t}\tt\tf\tf\t{now}\n" for u, i, lab, t in rows))
-        return
-    Vote.objects.bulk_create(
-        (
-            Vote(annotator_id=u, image_id=i, label=lab, time_taken_ms=t, counted=True)
-            for u, i, lab, t in zip(user.tolist(), image.tolist(), label.tolist(), time_taken.tolist(), strict=True)
-        ),
-        batch_size=5000,
-    )
+    """Insert counted votes from aligned ``(n,)`` arrays: ``COPY`` (about ten times
+    faster than ``bulk_create`` at RAF scale)."""
+    now = timezone.now().isoformat()
+    columns = "annotator_id, image_id, label, time_taken_ms, counted, late, is_gold, created_at"
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {Vote._meta.db_table} ({columns}) FROM STDIN") as copy,
+    ):
+        for start in range(0, label.shape[0], 50_000):
+            stop = start + 50_000
+            rows = zip(
+                user[start:stop].tolist(),
+                image[start:stop].tolist(),
+                label[start:stop].tolist(),
+                time_taken[start:stop].tolist(),
+                strict=True,
+            )
+            copy.write("".join(f"{u}\t{i}\t{lab}\t{t}\tt\tf\tf\t{now}\n" for u, i, lab, t in rows))

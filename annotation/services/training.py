@@ -24,7 +24,7 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
 
-from annotation.apis.errors import ServiceError
+from annotation.errors import ServiceError
 from annotation.models import Face, ImageReliability, JobStatus, Project, ReliabilityRun, TrainingRun
 from annotation.services.jobs import JobReporter, job_cancel, job_create, job_enqueue, job_set_result
 

@@ -17,6 +17,7 @@ its wanted count; those refusals come back as :class:`ServiceError`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -27,10 +28,21 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from annotation.apis.errors import ServiceError
+from annotation.errors import ServiceError
 from annotation.models import Assignment, Image, ImageReport, Project, Vote
 from annotation.models.assignment import AssignmentStatus
-from annotation.services.assignment import CLAIMED_ARRAY_SQL, claim_ctes, claim_params
+from annotation.selectors.projects import project_get_cached
+from annotation.services.assignment import (
+    CLAIMED_ARRAY_SQL,
+    annotator_last_project,
+    annotator_project_remember,
+    assignment_claim_draws,
+    assignment_claim_next,
+    assignments_from_rows,
+    claim_ctes,
+    claim_params,
+)
+from annotation.services.progress import Progress, annotator_progress, project_remaining
 from annotation.sql import fetch_prepared
 
 LATE_NOTICE = (
@@ -50,15 +62,7 @@ def vote_create(
 ) -> VoteOutcome:
     """Store ``annotator``'s ``label`` (0-based index into the project's classes) for the image
     of ``assignment``, which must be the annotator's own open or expired reservation."""
-    project = assignment.image.project
-    if isinstance(label, bool) or not isinstance(label, int) or not 0 <= label < project.n_classes:
-        raise ServiceError(
-            f"label must be an integer from 0 to {project.n_classes - 1}.",
-            code="invalid_label",
-            details={"classes": project.classes},
-        )
-    if time_taken_ms is not None and time_taken_ms < 0:
-        raise ServiceError("time_taken_ms must not be negative.", code="invalid_time")
+    _require_integers(label, time_taken_ms)
     try:
         with transaction.atomic():
             locked = _lock_own(annotator=annotator, assignment=assignment)
@@ -74,16 +78,15 @@ def vote_create(
 # meanwhile falls through), moves the slot out of reserved (into counted for a regular image),
 # inserts the vote (the database's triggers score a gold image's vote and count it on the
 # qualification) and closes the assignment; each step runs only when the previous one returned
-# a row. Anything else (an expired reservation, someone else's assignment, a label out of the
-# project's classes, SQLite) returns no row and no write, and takes vote_create's path. The
-# same writes as _write_vote's open case.
+# a row. Anything else (an expired reservation, someone else's assignment) returns no row and
+# no write, and takes vote_create's path. The same writes as _write_vote's open case. A label
+# that is not one of the project's classes is refused by the database (migration 0007's trigger,
+# the one check of the label's range), which rolls the whole statement back.
 _VOTE_CTES = """
     own AS (
         SELECT a.id, a.image_id, a.is_gold, i.project_id FROM annotation_assignment a
         JOIN annotation_image i ON i.id = a.image_id
-        JOIN annotation_project p ON p.id = i.project_id
         WHERE a.id = %(assignment)s::bigint AND a.annotator_id = %(annotator)s::integer AND a.status = 'open'
-          AND %(label)s::integer < jsonb_array_length(p.classes)
         FOR UPDATE OF a
     ),
     counted AS (
@@ -114,16 +117,6 @@ _VOTE_OPEN_SQL = (
 )
 
 
-def _fits_the_statement(label: int, time_taken_ms: int | None) -> bool:
-    # Values the statement's casts take (smallint label, integer time); anything else is the
-    # general path's to refuse with its own errors.
-    if connection.vendor != "postgresql" or isinstance(label, bool) or not isinstance(label, int):
-        return False
-    if not 0 <= label < 2**15:
-        return False
-    return time_taken_ms is None or (isinstance(time_taken_ms, int) and 0 <= time_taken_ms < 2**31)
-
-
 def _written_vote(
     *, vote_id: int, image_id: int, is_gold: bool, annotator: AbstractBaseUser, label: int, time_taken_ms: int | None,
     now: datetime,
@@ -145,10 +138,8 @@ def vote_create_on_open_reservation(
     *, annotator: AbstractBaseUser, assignment_id: int, label: int, time_taken_ms: int | None
 ) -> tuple[VoteOutcome, int] | None:
     """The common vote in one statement: ``(outcome, project_id)``, or ``None`` when the
-    assignment is not ``annotator``'s live reservation (or not on Postgres), in which case
+    assignment is not ``annotator``'s live reservation, in which case
     nothing was written and :func:`vote_create` decides."""
-    if not _fits_the_statement(label, time_taken_ms):
-        return None
     now = timezone.now()
     params = {
         "assignment": assignment_id,
@@ -229,8 +220,6 @@ def vote_create_and_claim_on_open_reservation(
     and one commit) the claim of one image of ``project`` per slot of ``draws`` (the caller
     checked the qualification and drew the gold slots: :func:`assignment_claim_draws`) and the
     annotator's vote counts. ``None``: not a live reservation, nothing written."""
-    if not _fits_the_statement(label, time_taken_ms):
-        return None
     params = {
         **claim_params(annotator=annotator, project=project, draws=draws, now=now, voted=assignment_id),
         "assignment": assignment_id,
@@ -321,9 +310,34 @@ def _write_vote(
     return VoteOutcome(vote=vote, notice=notice)
 
 
+def _require_integers(label: object, time_taken_ms: object) -> None:
+    # The types only: whether the label is one of the project's classes is the database's check.
+    if type(label) is not int:
+        raise ServiceError("label must be an integer.", code="invalid_label")
+    if time_taken_ms is not None and (type(time_taken_ms) is not int or time_taken_ms < 0):
+        raise ServiceError("time_taken_ms must be a whole number of milliseconds, not negative.", code="invalid_time")
+
+
+_LABEL_REFUSED = re.compile(r"vote_label_in_classes: label (-?\d+) is not one of the project's (\d+) classes")
+
+
 def _integrity_error(exc: IntegrityError) -> ServiceError:
     text = str(exc)
-    if "vote_unique_annotator_image" in text or "UNIQUE" in text:
+    refused = _LABEL_REFUSED.search(text)
+    if "vote_label_nonneg" in text:
+        return ServiceError("label must not be negative.", code="invalid_label")
+    if refused:
+        n_classes = int(refused.group(2))
+        return ServiceError(
+            f"label must be an integer from 0 to {n_classes - 1}.",
+            code="invalid_label",
+            details={"n_classes": n_classes},
+        )
+    if "qualification_within_quota" in text:
+        return ServiceError(
+            "You have given all the answers this study asks for; thank you.", code="quota_reached", status_code=409
+        )
+    if "vote_unique_annotator_image" in text:
         return ServiceError("You have already voted on this image.", code="already_voted", status_code=409)
     if "image_counted_le_wanted" in text:
         return ServiceError("This image has all the votes it needs.", code="image_full", status_code=409)
@@ -346,3 +360,113 @@ def image_report_create(*, annotator: AbstractBaseUser, assignment: Assignment, 
     except IntegrityError as exc:
         raise ServiceError("You already reported this image.", code="already_reported", status_code=409) from exc
     return report
+
+
+# --- The vote request -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VoteSubmission:
+    """What a vote request answers: the vote, the next images and the annotator's progress."""
+
+    outcome: VoteOutcome
+    following: list[Assignment]
+    progress: Progress
+    out_of_work: bool
+
+
+def next_and_progress(
+    *, annotator: AbstractBaseUser, project: Project, n_next: int
+) -> tuple[list[Assignment], Progress]:
+    """Claim up to ``n_next`` images after a vote or report (already committed) and read the
+    progress. A refused claim (e.g. not qualified any more) gives no next image."""
+    try:
+        following = assignment_claim_next(annotator=annotator, project=project, count=n_next) if n_next else []
+    except ServiceError:
+        following = []
+    return following, annotator_progress(annotator=annotator, project=project)
+
+
+def vote_submit(
+    *, annotator: AbstractBaseUser, assignment_id: int, label: int, time_taken_ms: int | None, n_next: int
+) -> VoteSubmission:
+    """The whole vote request: store the vote on the annotator's assignment ``assignment_id``,
+    claim ``n_next`` images of the same project and read the progress.
+
+    Nearly every vote is on a live reservation in the project of the annotator's last claim: one
+    statement does all of it. Otherwise the vote statement alone, then the claim; and anything
+    else (an expired reservation, someone else's assignment, a refusal) takes :func:`vote_create`.
+    """
+    _require_integers(label, time_taken_ms)
+    guessed = annotator_last_project(annotator_id=annotator.pk)
+    if guessed is not None:
+        try:
+            project = project_get_cached(project_id=guessed)
+        except Project.DoesNotExist:
+            project = None
+        if project is not None:
+            merged = _vote_and_claim(
+                annotator=annotator, assignment_id=assignment_id, label=label, time_taken_ms=time_taken_ms,
+                project=project, n_next=n_next,
+            )  # fmt: skip
+            if merged is not None:
+                return merged
+    single = vote_create_on_open_reservation(
+        annotator=annotator, assignment_id=assignment_id, label=label, time_taken_ms=time_taken_ms
+    )
+    if single is not None:
+        outcome, project_id = single
+        project = project_get_cached(project_id=project_id)
+    else:
+        assignment = (
+            Assignment.objects.select_related("image__project").filter(pk=assignment_id, annotator=annotator).first()
+        )
+        if assignment is None:
+            # Someone else's assignment is "not found", so ids reveal nothing.
+            raise ServiceError("No such assignment of yours.", code="not_found", status_code=404)
+        outcome = vote_create(annotator=annotator, assignment=assignment, label=label, time_taken_ms=time_taken_ms)
+        project = assignment.image.project
+    annotator_project_remember(annotator_id=annotator.pk, project_id=project.pk)
+    following, progress = next_and_progress(annotator=annotator, project=project, n_next=n_next)
+    return VoteSubmission(outcome, following, progress, out_of_work=bool(n_next and not following))
+
+
+def _vote_and_claim(
+    *, annotator: AbstractBaseUser, assignment_id: int, label: int, time_taken_ms: int | None, project: Project,
+    n_next: int,
+) -> VoteSubmission | None:  # fmt: skip
+    draws: list[bool] = []  # one per slot to claim (True: gold); none when not qualified
+    if n_next:
+        try:
+            draws = assignment_claim_draws(annotator=annotator, project=project, count=n_next)
+        except ServiceError:
+            pass  # no next image (a claim on its own says why)
+    now = timezone.now()
+    merged = vote_create_and_claim_on_open_reservation(
+        annotator=annotator,
+        assignment_id=assignment_id,
+        label=label,
+        time_taken_ms=time_taken_ms,
+        project=project,
+        draws=draws,
+        now=now,
+        midnight=timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0),
+    )
+    if merged is None:
+        return None
+    if merged.claimed is not None:
+        following = assignments_from_rows(merged.claimed, annotator=annotator, project=project, now=now)
+    else:
+        # The vote was in another project than the one guessed: claim there on its own.
+        project = project_get_cached(project_id=merged.project_id)
+        annotator_project_remember(annotator_id=annotator.pk, project_id=project.pk)
+        try:
+            following = assignment_claim_next(annotator=annotator, project=project, count=n_next) if n_next else []
+        except ServiceError:
+            following = []
+    if merged.today is not None and merged.total is not None:
+        remaining = project_remaining(project=project)
+        progress = Progress(today=merged.today, total=merged.total, remaining=remaining, finished=remaining == 0)
+    else:  # the first vote of the day (or no counters): the progress service starts the day
+        progress = annotator_progress(annotator=annotator, project=project)
+    return VoteSubmission(merged.outcome, following, progress, out_of_work=bool(n_next and not following))

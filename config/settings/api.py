@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from config.env import env_bool
-
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
@@ -25,7 +23,3 @@ SPECTACULAR_SETTINGS = {
         "AssignmentStatusEnum": "annotation.models.assignment.AssignmentStatus",
     },
 }
-
-# The plain vote request (session or token, JSON integers, a live reservation) answered by
-# annotation.apis.vote_fast_path without Django's dispatch and DRF's view machinery.
-VOTE_FAST_PATH = env_bool("VOTE_FAST_PATH", True)

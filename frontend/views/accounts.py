@@ -14,7 +14,7 @@ from django.urls import reverse, reverse_lazy
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from annotation.apis.errors import ServiceError
+from annotation.errors import ServiceError
 from annotation.permissions import ADMIN
 from annotation.services.accounts import annotator_create, annotator_rows_from_csv, annotators_create
 from frontend.access import page, role_required

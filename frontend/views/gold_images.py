@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404
 
 from annotation.models import Project
 from annotation.permissions import ANNOTATOR
-from annotation.selectors.images import image_display_bytes
+from annotation.services.image_display import image_display_bytes
 from annotation.services.qualification import quiz_image_ids, tutorial_example_images
 from frontend.access import role_required
 

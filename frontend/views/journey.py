@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 
-from annotation.apis.errors import ServiceError
+from annotation.errors import ServiceError
 from annotation.models import Project, Qualification
 from annotation.permissions import ADMIN, ANNOTATOR, RESEARCHER, has_role
 from annotation.services.qualification import (
@@ -25,11 +25,14 @@ from annotation.services.qualification import (
 from frontend.access import page, role_required
 from frontend.tutorial_text import DEFAULT_TUTORIAL, EMOTION_HINTS
 from frontend.views.gold_images import QUIZ_SESSION_KEY
+from frontend.views.studies import participant_gate, participant_quiz_failed
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """Projects, each with the user's next step (tutorial, quiz, label) and, for staff, the dashboard."""
+    if (elsewhere := participant_gate(request)) is not None:
+        return elsewhere  # a study participant's account only ever sees its study
     projects = list(Project.objects.order_by("name"))
     standing = {q.project_id: q for q in Qualification.objects.filter(annotator=request.user, project__in=projects)}
     rows = []
@@ -70,6 +73,8 @@ def _classes_with_examples(project: Project) -> list[dict[str, object]]:
 @role_required(ANNOTATOR)
 def tutorial(request: HttpRequest, project_id: int) -> HttpResponse:
     project = get_object_or_404(Project, pk=project_id)
+    if (elsewhere := participant_gate(request, project)) is not None:
+        return elsewhere
     if request.method == "POST":
         qualification = qualification_mark_tutorial_read(annotator=request.user, project=project)
         return redirect("frontend:label" if qualification.is_qualified else "frontend:quiz", project_id=project.pk)
@@ -112,6 +117,8 @@ def tutorial_edit(request: HttpRequest, project_id: int) -> HttpResponse:
 def quiz(request: HttpRequest, project_id: int) -> HttpResponse:
     """GET draws an attempt; POST scores it and shows the score only (never the answers)."""
     project = get_object_or_404(Project, pk=project_id)
+    if (elsewhere := participant_gate(request, project)) is not None:
+        return elsewhere
     qualification = qualification_get(annotator=request.user, project=project)
     if qualification.is_qualified:
         return redirect("frontend:label", project_id=project.pk)
@@ -134,6 +141,8 @@ def quiz(request: HttpRequest, project_id: int) -> HttpResponse:
         if result.passed:
             messages.success(request, f"You passed with {result.correct} of {result.total}. You can now label faces.")
             return redirect("frontend:label", project_id=project.pk)
+        if (screened_out := participant_quiz_failed(request)) is not None:
+            return screened_out
         return page(request, "quiz_result.html", {"project": project, "result": result})
     retry_at = quiz_retry_at(qualification=qualification, project=project)
     if retry_at is not None:

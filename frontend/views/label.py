@@ -9,11 +9,14 @@ from annotation.models import Project
 from annotation.permissions import ANNOTATOR
 from annotation.services.qualification import qualification_get
 from frontend.access import page, role_required
+from frontend.views.studies import participant_gate, participant_label_context
 
 
 @role_required(ANNOTATOR)
 def label(request: HttpRequest, project_id: int) -> HttpResponse:
     project = get_object_or_404(Project, pk=project_id)
+    if (elsewhere := participant_gate(request, project)) is not None:
+        return elsewhere
     qualification = qualification_get(annotator=request.user, project=project)
     if qualification.tutorial_read_at is None:
         return redirect("frontend:tutorial", project_id=project.pk)
@@ -26,6 +29,7 @@ def label(request: HttpRequest, project_id: int) -> HttpResponse:
         {
             "project": project,
             "classes": classes,
+            "study": participant_label_context(request),
             "api": {
                 "claim": f"/api/v1/projects/{project.pk}/claim",
                 "progress": f"/api/v1/projects/{project.pk}/progress",

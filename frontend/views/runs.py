@@ -80,6 +80,34 @@ def figures(values: dict[str, Any] | None) -> list[tuple[str, str]]:
     return [(key, figure(value)) for key, value in sorted((values or {}).items())]
 
 
+# What each estimator is, for the run page (the method names are reliability.pipeline.METHODS).
+METHOD_NAMES = {
+    "hds": "hierarchical Dawid-Skene (default)",
+    "glad": "GLAD (the paper's estimator)",
+    "ds": "Dawid-Skene",
+    "onecoin": "one-coin Dawid-Skene",
+    "mace": "MACE",
+    "mv": "majority vote",
+    "wawa": "weighted majority vote (Wawa)",
+}
+
+
+def gold_summary(metrics: dict[str, Any] | None) -> str | None:
+    """The run's accuracy on the project's gold images with its 95% interval, as one phrase;
+    None when the run scored no gold image (the page says why)."""
+    metrics = metrics or {}
+    n, accuracy, interval = metrics.get("gold_images"), metrics.get("gold_accuracy"), metrics.get("gold_accuracy_ci95")
+    if not n or accuracy is None or not interval:
+        return None
+    low, high = interval
+    return f"{accuracy:.1%} of {n} gold images (95% CI {low:.1%} to {high:.1%})"
+
+
+def gold_missing_reason(metrics: dict[str, Any] | None) -> str:
+    """Why a run has no gold accuracy: runs made before gold scoring have no ``gold_votes``."""
+    return "no votes on gold images" if "gold_votes" in (metrics or {}) else "run made before gold scoring"
+
+
 def reliability_row(run: ReliabilityRun) -> dict[str, Any]:
     metrics = run.metrics or {}
     return {
@@ -173,6 +201,9 @@ def reliability_run_page(request: HttpRequest, run_id: int) -> HttpResponse:
             "project": project,
             "run": run,
             "row": reliability_row(run),
+            "method_name": METHOD_NAMES.get(run.method, run.method),
+            "gold": gold_summary(run.metrics),
+            "gold_missing": gold_missing_reason(run.metrics),
             "metrics": figures(run.metrics),
             "params": figures(run.params),
             "classes": subset_class_counts(run),

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import itertools
-import os
 from pathlib import Path
 
-import pytest
 from django.contrib.auth.models import Group, User
 from PIL import Image as PILImage
 
@@ -18,10 +16,8 @@ _serial = itertools.count(1)
 
 
 def face_data() -> Path:
-    folder = Path(os.environ.get("RAF_SHARED_DIR", REPO_ROOT.parent / "shared")) / "face-data"
-    if not (folder / "lisa").is_dir():
-        pytest.skip(f"real face photos not found in {folder} (set RAF_SHARED_DIR)")
-    return folder
+    """The real photos the suite ships (``tests/data/face-data``, licences in its README)."""
+    return REPO_ROOT / "tests" / "data" / "face-data"
 
 
 def make_user(role: str | None = "annotator", *, trusted: bool = False) -> User:

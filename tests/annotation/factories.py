@@ -22,7 +22,8 @@ def make_user(role: str | None = "annotator", *, username: str | None = None) ->
     # No password: hashing one costs ~0.3 s, and tests authenticate with force_login or tokens.
     user = User.objects.create_user(username=username or f"user{next(_serial)}", password=None)
     if role:
-        user.groups.add(Group.objects.get(name=role))
+        # get_or_create: transactional tests flush the groups the migrations made.
+        user.groups.add(Group.objects.get_or_create(name=role)[0])
     return user
 
 

@@ -15,7 +15,7 @@ import pytest
 from django.db import connection
 from django.db.models import Count
 
-from annotation.apis.errors import ServiceError
+from annotation.errors import ServiceError
 from annotation.models import Assignment, Image, Vote
 from annotation.services.assignment import assignment_claim_next, assignments_release_expired
 from annotation.services.votes import vote_create
@@ -26,9 +26,8 @@ from tests.annotation.factories import (
     make_images,
     make_project,
 )
-from tests.conftest import requires_postgres
 
-pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.django_db(transaction=True)]
 
 N_ANNOTATORS = 16
 # Annotators keep going until every regular image has all its votes (liveness), however slow

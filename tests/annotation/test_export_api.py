@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 
 from annotation.models import DatasetExport, Job, TrainingRun
 from tests.annotation.export_factories import project_with_run, user
+from tests.factories import RUNNING_LEASE
 
 pytestmark = pytest.mark.django_db
 
@@ -68,6 +69,21 @@ def test_it_runs_the_export_as_a_job_and_logs_who_exported_which_run(django_capt
     assert "basic/EmoLabel/list_patition_label.txt" in archive.namelist()
 
 
+def test_it_exports_the_hugging_face_format_with_its_content_hash(django_capture_on_commit_callbacks):
+    project, run = project_with_run(images=6)
+    client = _client(user("rita", "researcher"))
+    response = _start(client, project.pk, django_capture_on_commit_callbacks, run=run.pk, format="hf")
+    assert response.status_code == 202 and response.json()["export"]["format"] == "hf"
+    detail = client.get(f"/api/v1/exports/{response.json()['export']['id']}").json()
+    assert detail["format"] == "hf" and len(detail["content_hash"]) == 64
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(_client().get(detail["download_url"]).streaming_content)))
+    assert {"croissant.json", "README.md", "checksums.sha256"} <= set(archive.namelist())
+    again = _start(client, project.pk, django_capture_on_commit_callbacks, run=run.pk, format="hf").json()
+    assert client.get(f"/api/v1/exports/{again['export']['id']}").json()["content_hash"] == detail["content_hash"]
+    bad = _start(client, project.pk, django_capture_on_commit_callbacks, run=run.pk, format="csv")
+    assert bad.status_code == 400
+
+
 def test_it_refuses_an_unknown_run_and_a_project_without_reference_labels(django_capture_on_commit_callbacks):
     project, _ = project_with_run(images=2)
     client = _client(user("rita", "researcher"))
@@ -96,7 +112,7 @@ def test_it_expires_download_links_and_rejects_forged_ones(django_capture_on_com
 def test_it_shows_no_link_before_the_job_has_finished():
     project, run = project_with_run(images=2)
     researcher = user("rita", "researcher")
-    job = Job.objects.create(kind="export", project=project, status="running")
+    job = Job.objects.create(kind="export", project=project, status="running", **RUNNING_LEASE)
     export = DatasetExport.objects.create(project=project, run=run, job=job, created_by=researcher)
     detail = _client(researcher).get(f"/api/v1/exports/{export.pk}").json()
     assert detail["download_url"] is None and detail["job"]["status"] == "running"

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from annotation.apis.errors import ServiceError
+from annotation.errors import ServiceError
 from annotation.models import DatasetExport, ReliabilityRun
 from annotation.selectors import exports as selectors
 from annotation.services import export_writer
+from annotation.services.export_release import release_salt
 from annotation.services.export_writer import Pseudonyms, ZipSink, write_dataset
 from annotation.services.exports import dataset_export_to_path
 from tests.annotation.export_factories import project_with_run
@@ -121,11 +122,25 @@ def test_it_never_writes_user_names_or_emails(tmp_path):
     assert {a["gold_accuracy"] for a in annotators} == {"0.8000"}
 
 
-def test_it_gives_new_pseudonyms_in_each_export():
-    assert Pseudonyms()(7) != Pseudonyms()(7)  # a fresh random salt per export
+def test_it_gives_the_same_pseudonyms_in_every_export_of_a_run_and_new_ones_for_another_run(tmp_path):
+    assert Pseudonyms()(7) != Pseudonyms()(7)  # without a release salt: a fresh random one
     one = Pseudonyms()
     assert one(7) == one(7) and one(7) != one(8)
     assert Pseudonyms(b"a" * 32)(7) != Pseudonyms(b"b" * 32)(7)
+    project, run = project_with_run(images=2)
+    other = ReliabilityRun.objects.create(project=project, succeeded=True)
+
+    def names(run, out):
+        dataset_export_to_path(project=project, out=tmp_path / out, run=run)
+        return [row["annotator"] for row in csv.DictReader((tmp_path / out / "annotators.csv").open())]
+
+    first, again = names(run, "a"), names(run, "b")
+    assert first == again and len(set(first)) == 4
+    user_ids = list(project.qualifications.values_list("annotator_id", flat=True))
+    in_run = Pseudonyms(release_salt(project=project, run=run))
+    in_other = Pseudonyms(release_salt(project=project, run=other))
+    assert sorted(first) == sorted(in_run(i) for i in user_ids)
+    assert not {in_run(i) for i in user_ids} & {in_other(i) for i in user_ids}
 
 
 def test_it_writes_a_datasheet_with_counts_metrics_and_licence(tmp_path):
@@ -216,3 +231,26 @@ def test_it_writes_vote_times_as_iso_utc(tmp_path):
     parsed = [datetime.fromisoformat(text.replace("Z", "+00:00")) for text in written]
     assert all(text.endswith("Z") and "T" in text for text in written)
     assert parsed == expected
+
+
+def test_it_writes_the_posterior_next_to_g_and_says_which_is_which(tmp_path):
+    project, run = project_with_run(images=8)
+    run.metrics = {**run.metrics, "gold_images": 40, "gold_accuracy": 0.925, "gold_accuracy_ci95": [0.8, 0.97]}
+    run.save(update_fields=["metrics"])
+    row = run.images.order_by("image_id").first()
+    posterior = [0.0] * 7
+    posterior[row.label] = 1.0
+    row.posterior = posterior
+    row.save(update_fields=["posterior"])
+    out = tmp_path / "export.zip"
+    dataset_export_to_path(project=project, out=out, run=run)
+    archive = zipfile.ZipFile(out)
+    rows = {r["image_id"]: r for r in csv.DictReader(io.StringIO(archive.read("distributions.csv").decode()))}
+    written = rows[str(row.image_id)]
+    assert [float(written[f"posterior_{c}"]) for c in project.classes] == posterior
+    assert all(r["posterior_neutral"] == "" for key, r in rows.items() if key != str(row.image_id))
+    readme = archive.read("README.md").decode()
+    assert "`posterior_<class>`: the estimator's posterior" in readme
+    assert "`p_<class>`: the paper's distribution g" in readme
+    assert "the argmax of the estimator's posterior" in readme
+    assert "Label accuracy on the project's 40 gold images: 0.9250 (95% Wilson interval 0.8000 to 0.9700)" in readme

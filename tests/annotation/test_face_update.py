@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from django.utils import timezone
 
-from annotation.apis.errors import ServiceError
+from annotation.errors import ServiceError
 from annotation.models import Face, FaceRevision, ImageReport, ImageStatus
 from annotation.models.face import LandmarkSource
 from annotation.services.faces import (

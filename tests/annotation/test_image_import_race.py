@@ -12,10 +12,8 @@ from django.db import connection
 from annotation.models import Image, Project
 from annotation.services.imports import ImportOutcome, image_import_file
 from tests.annotation import image_samples as samples
-from tests.conftest import requires_postgres
 
 
-@requires_postgres
 @pytest.mark.django_db(transaction=True)
 def test_it_keeps_one_image_when_threads_import_the_same_file_at_once() -> None:
     project = Project.objects.create(name="race")

@@ -16,6 +16,7 @@ from django.core.management import call_command
 from annotation.models import Image, Job, JobStatus, Project
 from annotation.services.imports import image_import_file, image_orphans_delete
 from tests.annotation import image_samples as samples
+from tests.factories import RUNNING_LEASE
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +35,7 @@ def test_it_deletes_old_unreferenced_files_and_keeps_the_rest() -> None:
     age(old_orphan, 7200)
     fresh_orphan = default_storage.save(f"images/{project.pk}/ab/in-flight.jpg", ContentFile(b"x"))
     finished = Job.objects.create(kind="import", status=JobStatus.SUCCEEDED)
-    running = Job.objects.create(kind="import", status=JobStatus.RUNNING)
+    running = Job.objects.create(kind="import", status=JobStatus.RUNNING, **RUNNING_LEASE)
     stale_upload = default_storage.save(f"imports/{finished.pk}/00000-a.jpg", ContentFile(b"x"))
     live_upload = default_storage.save(f"imports/{running.pk}/00000-b.jpg", ContentFile(b"x"))
     age(stale_upload, 7200)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from annotation.apis.errors import ServiceError
+from annotation.errors import ServiceError
 from annotation.models import Assignment, ImageReport, Vote
 from annotation.models.assignment import AssignmentStatus
 from annotation.services.assignment import assignment_claim_next

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
-from annotation.apis.errors import ServiceError
+from annotation.errors import ServiceError
 from annotation.models import Face, Image, Project, Vote
 from annotation.services.exports import dataset_export_to_path
 from annotation.services.rafdb import rafdb_import

@@ -66,6 +66,13 @@ MATRIX: dict[str, dict[str, set[str]]] = {
     "training-run-make-current": {"POST": {ADMIN}},
     "training-run-artefact": {"GET": {RESEARCHER, ADMIN}},
     "predict": {"POST": {RESEARCHER, ADMIN}},
+    # participant ids live here: admins only
+    "study-list": {"GET": {ADMIN}, "POST": {ADMIN}},
+    "study-detail": {"GET": {ADMIN}},
+    "study-close": {"POST": {ADMIN}},
+    "study-participant-links": {"DELETE": {ADMIN}},
+    "study-work-log": {"GET": {ADMIN}},
+    "study-work-log-csv": {"GET": {ADMIN}},
 }
 # A trusted annotator is an annotator too.
 for _methods in MATRIX.values():

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from annotation.apis.errors import ServiceError
+from annotation.errors import ServiceError
 from annotation.models import Qualification
 from annotation.services.qualification import (
     qualification_mark_tutorial_read,

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from django.db import transaction
 
-from annotation.apis.errors import ServiceError
+from annotation.errors import ServiceError
 from annotation.models import AnnotatorReliability, ImageReliability, Job, JobStatus, ReliabilityRun
 from annotation.services.reliability import (
     reliability_run_execute,
@@ -66,17 +66,21 @@ def test_a_new_run_replaces_the_current_one(simulated_project) -> None:
 
 
 def test_a_failed_run_leaves_the_current_run_alone(
-    simulated_project, eager, django_capture_on_commit_callbacks
+    simulated_project, eager, django_capture_on_commit_callbacks, monkeypatch
 ) -> None:
     current = ReliabilityRun.objects.create(project=simulated_project, method="glad")
     reliability_run_execute(run=current)
-    image = make_images(simulated_project, 1)[0]
-    add_votes(image, [make_user(), make_user()], [3, 9])  # 9 is not a class of the project
+    import annotation.services.reliability as service
+
+    def broken_snapshot(**kwargs):
+        raise ValueError("the votes could not be read")
+
+    monkeypatch.setattr(service, "reliability_votes_snapshot", broken_snapshot)
     with django_capture_on_commit_callbacks(execute=True):
         run = reliability_run_start(project=simulated_project)
     run.refresh_from_db()
     current.refresh_from_db()
-    assert run.job.status == JobStatus.FAILED and "unknown label 9" in run.job.message
+    assert run.job.status == JobStatus.FAILED and "the votes could not be read" in run.job.message
     assert not run.succeeded and not run.is_current
     assert current.is_current
     assert not ImageReliability.objects.filter(run=run).exists()
@@ -139,3 +143,43 @@ def test_dropped_annotators_do_not_shape_distributions() -> None:
     assert not spam_row.kept
     for row in ImageReliability.objects.filter(run=run):
         assert row.distribution[6] == 0.0 and row.counts[6] == 1
+
+
+def _crowd_with_gold(*, gold_images: int) -> tuple:
+    """Five careful annotators and a spammer on 30 images of three classes, plus gold images
+    voted on by the same people (the careful ones right, the spammer always 6)."""
+    project = make_project(votes_wanted=6)
+    people = [make_user() for _ in range(6)]
+    for n, image in enumerate(make_images(project, 30)):
+        add_votes(image, people, [n % 3] * 5 + [6])
+    for n in range(gold_images):
+        gold = make_images(project, 1, is_gold=True, gold_label=n % 3)[0]
+        add_votes(gold, people, [n % 3] * 5 + [6], counted=False, is_gold=True)
+    return project, people
+
+
+def test_it_publishes_the_posterior_argmax_and_scores_the_gold_images() -> None:
+    project, _ = _crowd_with_gold(gold_images=10)
+    run = ReliabilityRun.objects.create(project=project)
+    reliability_run_execute(run=run)
+    run.refresh_from_db()
+    assert run.method == "hds" and run.metrics["method"] == "hds"
+    rows = list(ImageReliability.objects.filter(run=run))
+    assert len(rows) == 30  # gold images are fitted and scored, never given a result row
+    for row in rows:
+        assert sum(row.posterior) == pytest.approx(1.0, abs=1e-4)
+        assert row.label == max(range(7), key=lambda k: row.posterior[k])
+        assert row.subset != "" or row.label in (0, 1, 2)
+    assert run.metrics["votes"] == 180 and run.metrics["gold_votes"] == 60 and run.metrics["images"] == 30
+    assert run.metrics["gold_images"] == 10 and run.metrics["gold_correct"] == 10
+    assert run.metrics["gold_accuracy"] == 1.0
+    assert run.metrics["gold_accuracy_ci95"] == [pytest.approx(0.7225, abs=1e-4), 1.0]
+
+
+def test_a_project_without_gold_votes_has_no_gold_accuracy() -> None:
+    project, _ = _crowd_with_gold(gold_images=0)
+    run = ReliabilityRun.objects.create(project=project, method="glad")
+    reliability_run_execute(run=run)
+    run.refresh_from_db()
+    assert "gold_accuracy" not in run.metrics and run.metrics["gold_votes"] == 0
+    assert all(row.posterior is not None for row in ImageReliability.objects.filter(run=run))

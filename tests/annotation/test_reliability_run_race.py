@@ -9,10 +9,8 @@ from annotation.models import ReliabilityRun
 from annotation.services.reliability import reliability_run_start
 from annotation.tasks import reliability_run_task
 from tests.annotation.reliability_factories import make_project
-from tests.conftest import requires_postgres
 
 
-@requires_postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_simultaneous_triggers_make_one_run(monkeypatch) -> None:
     sent: list[tuple] = []

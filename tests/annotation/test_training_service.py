@@ -9,11 +9,12 @@ from django.contrib.auth.models import Group, User
 from django.core.files.base import ContentFile
 from rest_framework.test import APIClient
 
-from annotation.apis.errors import ServiceError
+from annotation.errors import ServiceError
 from annotation.models import Face, Image, ImageReliability, Job, JobStatus, Project, ReliabilityRun, TrainingRun
 from annotation.services.jobs import JobReporter
 from annotation.services.training import training_run_execute, training_run_start
 from reliability.classes import BASIC_EMOTIONS
+from tests.factories import RUNNING_LEASE
 
 TINY_CONFIG = {
     "iters": 6, "batch_size": 8, "channels": [4, 4, 8, 8, 8, 8], "feature_dim": 16, "log_every": 2,
@@ -119,9 +120,9 @@ class KillingReporter(JobReporter):
 def test_it_resumes_from_the_last_checkpoint_after_a_worker_kill(project_with_labels: Project) -> None:
     config = {**TINY_CONFIG, "log_every": 1, "checkpoint_every": 4}
     run = training_run_start(project=project_with_labels, config=config, created_by=None)
-    Job.objects.filter(pk=run.job_id).update(status=JobStatus.RUNNING)
+    Job.objects.filter(pk=run.job_id).update(status=JobStatus.RUNNING, **RUNNING_LEASE)
     with pytest.raises(KilledWorker):
-        training_run_execute(run=run, reporter=KillingReporter(run.job))
+        training_run_execute(run=run, reporter=KillingReporter(run.job, owner=RUNNING_LEASE["lease_owner"]))
     run.refresh_from_db()
     assert "checkpoint" in run.artefacts  # stored, so another machine could resume too
     messages: list[str] = []

@@ -12,8 +12,8 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from annotation.models import Qualification, Vote
-from annotation.selectors.progress import annotator_progress, annotator_vote_counts
 from annotation.services.assignment import assignment_claim_next
+from annotation.services.progress import annotator_progress, annotator_vote_counts
 from annotation.services.simulation import votes_simulate
 from annotation.services.votes import vote_create
 from tests.annotation.factories import make_annotator, make_gold, make_images, make_project

@@ -8,7 +8,7 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from annotation.apis.errors import ServiceError
+from annotation.errors import ServiceError
 from annotation.models import Assignment, Image, Qualification, Vote
 from annotation.models.assignment import AssignmentStatus
 from annotation.services.assignment import assignment_claim_next, assignments_release_expired

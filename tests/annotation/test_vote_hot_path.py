@@ -23,9 +23,8 @@ from tests.annotation.factories import (
     make_images,
     make_project,
 )
-from tests.conftest import requires_postgres
 
-pytestmark = [requires_postgres, pytest.mark.django_db]
+pytestmark = [pytest.mark.django_db]
 
 
 def token_client(user) -> APIClient:
@@ -199,9 +198,9 @@ def test_it_scores_gold_votes_and_fills_gold_slots_in_the_one_statement(monkeypa
         raise AssertionError("the vote left the one statement")
 
     # From here on (the project of the last vote is known) every vote is one statement.
-    monkeypatch.setattr("annotation.apis.assignments.vote_create", general_path)
-    monkeypatch.setattr("annotation.apis.assignments.vote_create_on_open_reservation", general_path)
-    monkeypatch.setattr("annotation.apis.assignments.assignment_claim_next", general_path)
+    monkeypatch.setattr("annotation.services.votes.vote_create", general_path)
+    monkeypatch.setattr("annotation.services.votes.vote_create_on_open_reservation", general_path)
+    monkeypatch.setattr("annotation.services.votes.assignment_claim_next", general_path)
     response = vote(client, second["id"], label=0)  # wrong
     assert response.status_code == 201, response.json()
     body = response.json()
@@ -221,3 +220,40 @@ def test_it_scores_gold_votes_and_fills_gold_slots_in_the_one_statement(monkeypa
     assert vote(client, third["id"], label=1).json()["vote"]["counted"] is True
     assert Vote.objects.get(annotator=user, image_id=third["image"]["id"]).counted is True
     assert_counters_consistent(project)
+
+
+def test_the_database_refuses_a_label_outside_the_project_classes_whatever_writes_it():
+    """The one check of a label's range is the database's (migration 0007): the ORM, an UPDATE
+    and COPY-like bulk writes are refused as well as the vote statement."""
+    from django.db import IntegrityError, transaction
+
+    project = make_project(classes=["yes", "no"])
+    [image] = make_images(project, 1)
+    user = make_annotator(project)
+    with pytest.raises(IntegrityError, match="vote_label_in_classes"), transaction.atomic():
+        Vote.objects.create(image=image, annotator=user, label=2, counted=False)
+    vote = Vote.objects.create(image=image, annotator=user, label=1, counted=False)
+    with pytest.raises(IntegrityError, match="vote_label_in_classes"), transaction.atomic():
+        Vote.objects.filter(pk=vote.pk).update(label=5)
+    assert Vote.objects.get(pk=vote.pk).label == 1
+
+
+def test_the_guess_of_the_annotators_project_lives_in_the_shared_cache():
+    from django.core.cache import cache
+
+    from annotation.services.assignment import annotator_last_project
+
+    project = make_project()
+    make_images(project, 3)
+    user = make_annotator(project)
+    cache.delete(f"raf:last-project:{user.pk}")
+    claim(token_client(user), project)
+    assert annotator_last_project(annotator_id=user.pk) == project.pk
+
+
+def test_the_per_process_project_cache_is_bounded():
+    from annotation.selectors import projects
+
+    for _ in range(projects.PROJECT_CACHE_SIZE + 10):
+        projects.project_get_cached(project_id=make_project().pk)
+    assert len(projects._projects) == projects.PROJECT_CACHE_SIZE

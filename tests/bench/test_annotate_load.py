@@ -10,12 +10,9 @@ import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
-from tests.conftest import requires_postgres
-
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-@requires_postgres
 def test_the_load_benchmark_audits_a_small_run_clean():
     url = urlparse(os.environ["DATABASE_URL"])._replace(path="/raf_bench_smoke").geturl()
     command = [

@@ -1,10 +1,9 @@
-"""The Celery app: in-process (eager) without a broker, the Redis broker with REDIS_URL, and a
+"""The Celery app: the embedded Redis without REDIS_URL, the Redis broker with REDIS_URL, and a
 real worker against real Redis running an import job end to end."""
 
 from __future__ import annotations
 
 import importlib
-import os
 import time
 import uuid
 
@@ -34,9 +33,23 @@ def _restore_jobs_settings():
     importlib.reload(jobs_settings)
 
 
-def test_it_runs_tasks_in_process_without_a_broker(monkeypatch: pytest.MonkeyPatch) -> None:
-    app = celery_for_env(monkeypatch)
-    assert app.conf.task_always_eager is True
+def test_it_starts_an_embedded_broker_without_redis_url(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """No job runs in-process: without REDIS_URL (outside production) the broker is the
+    embedded Redis of config.embedded, started on demand."""
+    import redis
+
+    from config import embedded
+
+    monkeypatch.setenv("RAF_EMBEDDED_DIR", str(tmp_path))
+    try:
+        app = celery_for_env(monkeypatch)
+        assert app.conf.task_always_eager is False
+        assert app.conf.broker_url == (tmp_path / "redis.url").read_text().strip()
+        assert redis.Redis.from_url(app.conf.broker_url).ping()
+    finally:
+        monkeypatch.undo()
+        importlib.reload(jobs_settings)
+        embedded.stop(tmp_path)
 
 
 def test_it_uses_the_redis_broker_when_redis_url_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -48,7 +61,6 @@ def test_it_uses_the_redis_broker_when_redis_url_is_set(monkeypatch: pytest.Monk
     assert app.conf.task_acks_late is True and app.conf.worker_prefetch_multiplier == 1
 
 
-@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs a real Redis broker (REDIS_URL)")
 @pytest.mark.django_db(transaction=True)
 def test_it_runs_an_import_job_on_a_real_worker(settings, tmp_path) -> None:
     from celery.contrib.testing.worker import start_worker

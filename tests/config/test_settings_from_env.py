@@ -20,9 +20,12 @@ REPORT_SECURITY = SETUP + (
     "'private_downloads': settings.RAF_DOWNLOAD_ALLOW_PRIVATE}))"
 )
 PRODUCTION = {"RAF_ENV": "production"}
+# Named, never connected to: settings only parse them.
+SERVERS = {"DATABASE_URL": "postgres://raf@db.invalid:5432/raf", "REDIS_URL": "redis://redis.invalid:6379/0"}
 
 CASES: dict[str, tuple[dict[str, str], str]] = {
     "prod-nothing-set": (PRODUCTION, REPORT_SECURITY),
+    "prod-no-servers": ({**PRODUCTION, "SECRET_KEY": GOOD_SECRET, "ALLOWED_HOSTS": "raf.example"}, ""),
     "prod-debug-on": ({**PRODUCTION, "DEBUG": "true", "SECRET_KEY": GOOD_SECRET, "ALLOWED_HOSTS": "raf.example"}, ""),
     "prod-default-secret": (
         {**PRODUCTION, "SECRET_KEY": "dev-only-insecure-secret-key-change-me", "ALLOWED_HOSTS": "raf.example"},
@@ -30,7 +33,10 @@ CASES: dict[str, tuple[dict[str, str], str]] = {
     ),
     "prod-short-secret": ({**PRODUCTION, "SECRET_KEY": "short", "ALLOWED_HOSTS": "raf.example"}, ""),
     "prod-empty-hosts": ({**PRODUCTION, "SECRET_KEY": GOOD_SECRET, "ALLOWED_HOSTS": " , "}, ""),
-    "prod-good": ({**PRODUCTION, "SECRET_KEY": GOOD_SECRET, "ALLOWED_HOSTS": "raf.example,www.raf.example"}, ""),
+    "prod-good": (
+        {**PRODUCTION, **SERVERS, "SECRET_KEY": GOOD_SECRET, "ALLOWED_HOSTS": "raf.example,www.raf.example"},
+        "",
+    ),
 }
 CLEARED = ("RAF_ENV", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "REDIS_URL", "CELERY_BROKER_URL", "DATABASE_URL")
 
@@ -66,6 +72,8 @@ def outcomes() -> dict[str, subprocess.CompletedProcess[str]]:
         ("prod-default-secret", "SECRET_KEY must be set"),
         ("prod-short-secret", "SECRET_KEY must be set"),
         ("prod-empty-hosts", "ALLOWED_HOSTS must not be empty"),
+        ("prod-no-servers", "DATABASE_URL must be set"),
+        ("prod-no-servers", "REDIS_URL must be set"),
     ],
 )
 def test_it_refuses_to_start_production_with_unsafe_settings(outcomes, case: str, problem: str) -> None:

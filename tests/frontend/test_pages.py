@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from annotation.models import Qualification, Vote
-from tests.factories import make_image, make_project, make_qualified, make_user
+from tests.factories import RUNNING_LEASE, make_image, make_project, make_qualified, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -142,7 +142,9 @@ def test_it_shows_votes_and_reliability_on_the_dashboard_data(client, project):
     image = make_image(project=project)
     Vote.objects.create(image=image, annotator=annotator, label=3, time_taken_ms=900)
     run = ReliabilityRun.objects.create(project=project, succeeded=True, is_current=True)
-    Job.objects.create(kind="reliability", project=project, status="running", progress=0.4, message="EM step 3")
+    Job.objects.create(
+        kind="reliability", project=project, status="running", **RUNNING_LEASE, progress=0.4, message="EM step 3"
+    )
     AnnotatorReliability.objects.create(run=run, annotator=annotator, reliability=0.87, kept=True, votes=1)
     _client(client, make_user(role="researcher"))
     data = client.get(reverse("frontend:dashboard_data", args=[project.pk])).json()

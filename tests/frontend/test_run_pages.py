@@ -23,6 +23,7 @@ from annotation.models import (
 from annotation.services.simulation import votes_simulate
 from tests.annotation.export_factories import make_image, user
 from tests.annotation.test_training_service import TINY_CONFIG, project_with_labels  # noqa: F401 (fixture)
+from tests.factories import RUNNING_LEASE
 
 pytestmark = pytest.mark.django_db
 ROLES = ("annotator", "researcher", "admin")
@@ -142,6 +143,8 @@ def test_it_shows_a_runs_metrics_classes_annotators_and_export_controls(run, rol
     assert len(annotators) == 6 and sum(a.kept for a in annotators) == run.metrics["annotators_kept"]
     assert html.count("dropped</td>") == 6 - run.metrics["annotators_kept"]
     assert 'data-metric="krippendorff_alpha"' in html
+    assert 'data-method="hds"' in html and "hierarchical Dawid-Skene (default)" in html
+    assert "not measured (no votes on gold images)" in html
     assert "Export dataset" in html and 'id="training-form"' in html
     assert "No export of this run yet." in html
 
@@ -162,7 +165,9 @@ def test_it_lists_earlier_exports_with_expiring_download_links(run, django_captu
 
 
 def test_it_offers_no_export_or_training_on_an_unfinished_run(run):
-    job = Job.objects.create(kind="reliability", project=run.project, status=JobStatus.RUNNING, progress=0.4)
+    job = Job.objects.create(
+        kind="reliability", project=run.project, status=JobStatus.RUNNING, **RUNNING_LEASE, progress=0.4
+    )
     pending = ReliabilityRun.objects.create(project=run.project, job=job)
     html = as_role("admin").get(f"/reliability-runs/{pending.pk}/").content.decode()
     assert "running" in html and "Export dataset" not in html and "training-form" not in html
@@ -288,3 +293,17 @@ def test_it_shows_a_real_tiny_training_runs_plots_metrics_and_downloads(
     assert {"onnx", "eval", "model_card_md"} <= {key for key, _ in response.context["downloads"]}
     zipped = admin.get(f"/api/v1/training-runs/{training.pk}/model.zip")
     assert zipped.status_code == 200 and zipfile.is_zipfile(io.BytesIO(b"".join(zipped.streaming_content)))
+
+
+def test_it_shows_the_gold_accuracy_with_its_interval(run):
+    run.metrics = {**run.metrics, "gold_images": 40, "gold_accuracy": 0.925, "gold_accuracy_ci95": [0.7985, 0.9742]}
+    run.save(update_fields=["metrics"])
+    html = as_role("researcher").get(f"/reliability-runs/{run.pk}/").content.decode()
+    assert "92.5% of 40 gold images (95% CI 79.8% to 97.4%)" in html
+
+
+def test_it_says_why_an_older_run_has_no_gold_accuracy(run):
+    run.metrics = {key: value for key, value in run.metrics.items() if not key.startswith("gold")}
+    run.save(update_fields=["metrics"])
+    html = as_role("admin").get(f"/reliability-runs/{run.pk}/").content.decode()
+    assert "not measured (run made before gold scoring)" in html

@@ -12,6 +12,7 @@ from django.test import Client
 from annotation.models import AnnotatorReliability, DatasetExport, Job, JobStatus, ReliabilityRun
 from annotation.services.reliability import reliability_run_execute
 from tests.annotation.export_factories import user
+from tests.factories import RUNNING_LEASE
 from tests.frontend.test_run_pages import make_finished_training, simulated_project
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -75,6 +76,26 @@ def test_it_recomputes_reliability_then_exports_the_dataset(live_server, browser
     assert response.ok
     names = zipfile.ZipFile(io.BytesIO(response.body())).namelist()
     assert any(name.endswith("annotators.csv") for name in names)
+    assert export.format == "rafdb"
+
+    # The same run in the Hugging Face format: Parquet shards, dataset card and croissant.json.
+    page.get_by_label(re.compile("Hugging Face datasets")).check()
+    page.get_by_role("button", name="Export dataset").click()
+    hf = DatasetExport.objects.exclude(pk=export.pk)
+    link = page.locator("#export-link").get_by_role("link", name=re.compile(r"Download export \d+"))
+    page.wait_for_function(f"() => !document.querySelector('#export-link a')?.textContent.endsWith(' {export.pk}')")
+    link.wait_for()
+    hf_export = hf.get(run=run)
+    assert hf_export.format == "hf" and len(hf_export.content_hash) == 64
+    assert page.locator("#export-list tbody tr").count() == 2
+    assert page.locator("#export-list tbody tr").first.locator("td").nth(1).text_content() == "hf"
+    assert hf_export.content_hash[:12] in page.locator("#export-link").text_content()
+    screenshots(page, "23-reliability-run-export-hf")
+    names = zipfile.ZipFile(
+        io.BytesIO(page.request.get(live_server.url + link.get_attribute("href")).body())
+    ).namelist()
+    assert {"croissant.json", "README.md", "checksums.sha256"} <= set(names)
+    assert any(name.startswith("data/") and name.endswith(".parquet") for name in names)
 
     assert page.evaluate(UNNAMED_CONTROLS) == []
     page.get_by_role("link", name="Reliability and training runs").click()
@@ -116,7 +137,9 @@ def test_it_shows_a_training_runs_plots_to_a_researcher_on_a_phone(live_server, 
 def test_it_follows_a_run_that_a_worker_finishes_later(live_server, browser):
     """A run queued elsewhere (say by the API): the page shows its job and polls until it ends."""
     project = simulated_project(images=4, annotators=5, seed=7)
-    job = Job.objects.create(kind="reliability", project=project, status=JobStatus.RUNNING, progress=0.25)
+    job = Job.objects.create(
+        kind="reliability", project=project, status=JobStatus.RUNNING, **RUNNING_LEASE, progress=0.25
+    )
     run = ReliabilityRun.objects.create(project=project, job=job)
     context = browser.new_context(viewport={"width": 1024, "height": 800})
     login(context, live_server, user("ada", "admin"))
@@ -127,7 +150,7 @@ def test_it_follows_a_run_that_a_worker_finishes_later(live_server, browser):
     page.wait_for_function("() => document.getElementById('recompute-status').textContent.includes('25%')")
     # The "worker" finishes the run; the page notices on its next poll and reloads.
     reliability_run_execute(run=run)
-    Job.objects.filter(pk=job.pk).update(status=JobStatus.SUCCEEDED, progress=1.0)
+    Job.objects.filter(pk=job.pk).update(status=JobStatus.SUCCEEDED, progress=1.0, lease_owner="")
     page.locator(f"#reliability-runs tr.current-run[data-run='{run.pk}']").wait_for()
     assert page.get_by_role("button", name="Recompute reliability").is_enabled()
     context.close()

@@ -44,3 +44,22 @@ def test_it_handles_degenerate_inputs(estimator, annotators, images, labels) -> 
     by_image = dict(zip(images, labels, strict=True))
     assert model.labels_.tolist() == [by_image[i] for i in table.image_ids.tolist()]
     assert np.all(np.isfinite(model.result_.reliability))
+
+
+def test_dawid_skene_converges_on_a_sparse_four_class_crowd() -> None:
+    # Many weak annotators with two votes per item: plain EM needs a few hundred steps here,
+    # more than the old cap of 100; SQUAREM gets at least as high.
+    rng = np.random.default_rng(0)
+    n_items, n_annotators, k = 3000, 300, 4
+    truth = rng.integers(0, k, n_items)
+    skill = rng.uniform(0.3, 0.8, n_annotators)
+    who = np.stack([rng.choice(n_annotators, 2, replace=False) for _ in range(n_items)])  # (J, 2)
+    right = rng.random(who.shape) < skill[who]
+    votes = np.where(right, truth[:, None], rng.integers(0, k, who.shape))
+    table = VoteTable.from_arrays(who.ravel(), np.repeat(np.arange(n_items), 2), votes.ravel(), classes=k)
+    plain = DawidSkene().fit(table)
+    fast = DawidSkene(accelerate=True).fit(table)
+    assert plain.converged_ and fast.converged_
+    assert plain.n_em_steps_ > 100
+    assert fast.log_likelihood_[-1] >= plain.log_likelihood_[-1] - 1e-6 * table.n_votes
+    assert np.diff(fast.log_likelihood_).min() >= 0

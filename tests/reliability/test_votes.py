@@ -38,10 +38,13 @@ def test_it_rejects_bad_votes_with_a_clear_error(annotators, images, labels, mes
 def test_it_reads_a_csv_with_names_or_ints(tmp_path: Path) -> None:
     path = tmp_path / "votes.csv"
     path.write_text("annotator,image,label\nann1,img_1,happiness\nann2,img_1,3\nann2,1_000,neutral\n")
-    table = VoteTable.from_csv(path)
+    table = VoteTable.from_csv(path, classes=BASIC_EMOTIONS)
     assert table.n_votes == 3 and table.n_images == 2
     assert sorted(table.image_ids.tolist()) == ["1_000", "img_1"]  # "1_000" is an id, not the number 1000
     assert table.label.tolist() == [3, 3, 6]
+    # Without named classes, integers mixed with names are ambiguous: refused.
+    with pytest.raises(VoteTableError, match="labels mix integers"):
+        VoteTable.from_csv(path)
 
 
 def test_it_reports_a_missing_column(tmp_path: Path) -> None:

@@ -45,14 +45,9 @@ def test_it_prints_probabilities_of_aligned_faces(tiny_run: Path, tmp_path: Path
 
 
 def test_it_detects_aligns_and_classifies_the_face_of_a_photo(tiny_run: Path) -> None:
-    import os
-
     from training.predict import read_rgb
 
-    root = Path(__file__).resolve().parents[2]
-    photo = Path(os.environ.get("RAF_SHARED_DIR", root.parent / "shared")) / "face-data/london/neutral/001.jpg"
-    if not photo.exists():
-        pytest.skip("shared face data not present")
+    photo = Path(__file__).resolve().parents[2] / "tests/data/face-data/london/neutral/001.jpg"
     faces = Predictor.load(tiny_run).predict_image(read_rgb(photo))
     assert len(faces) == 1
     x1, y1, x2, y2 = faces[0].box

@@ -9,7 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from annotation.apis.errors import ServiceError
+from annotation.errors import ServiceError
 from annotation.management.commands.export_dataset import _project
 from annotation.services.rafdb import rafdb_import
 

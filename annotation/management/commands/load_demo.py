@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from django.conf import settings
@@ -10,10 +11,14 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from annotation.models import Project, Vote
+from annotation.models import Image, ImageStatus, Job, JobStatus, Project, Vote
 from annotation.services.demo import DEMO_ACCOUNTS, demo_load
+from annotation.services.faces import FACE_DETECT_JOB
 from annotation.services.imports import ImportOutcome
 from annotation.services.reliability import reliability_run_start
+
+# How long load_demo waits for a worker to take its face-detection job before it says so.
+WORKER_WAIT_S = 60
 
 
 class Command(BaseCommand):
@@ -48,7 +53,35 @@ class Command(BaseCommand):
         for username, password, role in DEMO_ACCOUNTS:
             state = "created" if username in summary.accounts_created else "exists"
             self.stdout.write(f"  {role:10s} login {username} / {password} ({state})")
+        self._wait_for_face_detection(project, quiet=options["verbosity"] == 0)
         self._simulate_votes(project.pk, skip=options["no_votes"])
+
+    def _wait_for_face_detection(self, project: Project, *, quiet: bool) -> None:
+        """The import queued face detection for the worker; the votes need its ready images."""
+        jobs = Job.objects.filter(project=project, kind=FACE_DETECT_JOB)
+        active = jobs.filter(status__in=Job.ACTIVE)
+        if not active.exists():
+            return
+        started = time.monotonic()
+        with tqdm(total=100, unit="%", desc="face detection (worker)", disable=quiet) as bar:
+            while True:
+                rows = list(active.values_list("status", "progress"))
+                if not rows:
+                    bar.n = 100
+                    bar.refresh()
+                    break
+                bar.n = int(100 * sum(progress for _, progress in rows) / len(rows))
+                bar.refresh()
+                waited = time.monotonic() - started
+                if all(status == JobStatus.QUEUED for status, _ in rows) and waited > WORKER_WAIT_S:
+                    raise CommandError(
+                        f"No worker took the demo's face-detection job in {WORKER_WAIT_S} seconds. Start one "
+                        "(`celery -A config worker`; `make run` starts it) and run load_demo again."
+                    )
+                time.sleep(0.5)
+        failed = jobs.filter(status=JobStatus.FAILED).order_by("-pk").first()
+        if failed is not None and not Image.objects.filter(project=project, status=ImageStatus.READY).exists():
+            raise CommandError(f"Face detection of the demo photos failed: {failed.message}")
 
     def _simulate_votes(self, project_id: int, *, skip: bool) -> None:
         """Fill the demo with simulated votes, then estimate reliability so every page has data."""
@@ -65,4 +98,4 @@ class Command(BaseCommand):
         )
         admin = User.objects.filter(username=DEMO_ACCOUNTS[0][0]).first()
         run = reliability_run_start(project=project, created_by=admin)
-        self.stdout.write(f"reliability run {run.pk} queued (it runs in-process when no broker is configured)")
+        self.stdout.write(f"reliability run {run.pk} queued for the worker")

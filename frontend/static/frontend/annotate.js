@@ -25,6 +25,9 @@
   let finished = false;
   let stopped = false; // logged out: keep the outbox, stop sending until the page is reloaded
   let shownCount = 0;
+  // A study participant stops at the study's quota of votes and goes to its completion page.
+  const quota = cfg.quota ? Number(cfg.quota) : 0;
+  let total = null; // the participant's votes in the project, as the server last said
 
   function loadOutbox() {
     try { return JSON.parse(localStorage.getItem(storeKey) || "[]"); } catch (e) { return []; }
@@ -112,6 +115,7 @@
   }
 
   function showFinished() {
+    if (cfg.doneUrl) { stageMessage("Finishing…"); finishStudy(); return; }
     stageMessage("No more faces to label in this project.");
     const box = $("finished");
     if (box.hidden) { box.hidden = false; box.focus(); }
@@ -120,7 +124,25 @@
   function wanted() {
     // Faces in hand: the one on screen plus AHEAD decoded behind it; ask for the shortfall.
     if (finished) return 0;
-    return Math.max(0, Math.min(2, 1 + AHEAD - (current ? 1 : 0) - ahead.length - requested));
+    let need = Math.max(0, Math.min(2, 1 + AHEAD - (current ? 1 : 0) - ahead.length - requested));
+    if (quota) {
+      // Never hold more faces than the votes left to the quota.
+      const left = quota - (total || 0) - outbox.length - (current ? 1 : 0) - ahead.length - requested;
+      need = Math.max(0, Math.min(need, left));
+    }
+    return need;
+  }
+
+  function quotaReached() {
+    return Boolean(quota && total !== null && total >= quota);
+  }
+
+  let leaving = false;
+  function finishStudy() {
+    // Every vote is stored (the outbox is empty): the completion page checks the count.
+    if (!cfg.doneUrl || outbox.length || leaving) return;
+    leaving = true;
+    window.location.assign(cfg.doneUrl);
   }
 
   // ---- votes and reports ----------------------------------------------------------------
@@ -142,6 +164,11 @@
     $("progress-total").textContent = p.total;
     $("progress-remaining").textContent = p.remaining;
     if (p.finished) finished = true;
+    if (quota) {
+      total = p.total;
+      $("progress-quota").textContent = Math.min(p.total, quota);
+      if (quotaReached()) finished = true;
+    }
   }
 
   function showAlert(text) {
@@ -164,6 +191,7 @@
 
   async function pump() {
     if (sending || stopped) return;
+    if (!outbox.length && quotaReached()) { setChoicesEnabled(false); finishStudy(); return; }
     if (!outbox.length) { topUp(); return; }
     sending = true;
     const item = outbox[0];

@@ -1,5 +1,5 @@
-// Reliability run page: "Export dataset" (start, follow the export until its expiring download
-// link is ready) and the form that starts a training run on this run.
+// Reliability run page: "Export dataset" in the chosen format (RAF-DB layout or Hugging Face
+// datasets; start, follow the export until its expiring download link is ready) and the form that starts a training run on this run.
 (() => {
   "use strict";
   const $ = (id) => document.getElementById(id);
@@ -44,7 +44,7 @@
       a.textContent = `Download export ${item.id}`;
       const note = document.createElement("span");
       note.className = "muted";
-      note.textContent = ` (${item.size_bytes ? Math.round(item.size_bytes / 1024) + " KiB, " : ""}link expires ${item.expires_at.slice(11, 16)} UTC)`;
+      note.textContent = ` (${item.format}, ${item.size_bytes ? Math.round(item.size_bytes / 1024) + " KiB, " : ""}content hash ${(item.content_hash || "").slice(0, 12)}, link expires ${item.expires_at.slice(11, 16)} UTC)`;
       holder.replaceChildren(a, note);
       holder.hidden = false;
       a.focus();
@@ -53,11 +53,21 @@
       body.querySelector("tr.empty")?.remove();
       const row = document.createElement("tr");
       const when = new Date(item.created_at).toISOString().slice(0, 16).replace("T", " ");
-      for (const text of [String(item.id), "you", when, "succeeded", item.size_bytes ? `${Math.round(item.size_bytes / 1024)} KiB` : "–"]) {
+      for (const text of [String(item.id), item.format, "you", when, "succeeded", item.size_bytes ? `${Math.round(item.size_bytes / 1024)} KiB` : "–"]) {
         const td = document.createElement("td");
         td.textContent = text;
         row.appendChild(td);
       }
+      const hash = document.createElement("td");
+      if (item.content_hash) {
+        const code = document.createElement("code");
+        code.textContent = item.content_hash.slice(0, 12);
+        code.title = item.content_hash;
+        hash.appendChild(code);
+      } else {
+        hash.textContent = "–";
+      }
+      row.appendChild(hash);
       const cell = document.createElement("td");
       cell.appendChild(a.cloneNode(true));
       row.appendChild(cell);
@@ -72,7 +82,8 @@
       status.textContent = "Starting the export…";
       let item;
       try {
-        item = (await call(exports.dataset.url, "POST", { run: Number(exports.dataset.run) })).export;
+        const format = exports.querySelector('input[name="export-format"]:checked')?.value || "rafdb";
+        item = (await call(exports.dataset.url, "POST", { run: Number(exports.dataset.run), format })).export;
       } catch (e) {
         return fail(e.message);
       }

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import cv2
@@ -11,15 +10,13 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 def face_data_dir() -> Path:
-    return Path(os.environ.get("RAF_SHARED_DIR", REPO_ROOT.parent / "shared")) / "face-data"
+    """The real photos the suite ships (``tests/data/face-data``, licences in its README)."""
+    return REPO_ROOT / "tests" / "data" / "face-data"
 
 
 @pytest.fixture(scope="session")
 def face_data() -> Path:
-    folder = face_data_dir()
-    if not (folder / "lisa").is_dir():
-        pytest.skip(f"real face photos not found in {folder} (set RAF_SHARED_DIR)")
-    return folder
+    return face_data_dir()
 
 
 def read_rgb(path: Path) -> np.ndarray:

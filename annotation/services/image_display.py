@@ -1,4 +1,4 @@
-"""Reads about images: the display copy pages show."""
+"""The display copy pages show: made on first request and kept in storage (a write, hence a service)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from django.core.files.storage import default_storage
 from PIL import Image as PILImage
 from PIL import ImageOps
 
-from annotation.apis.errors import ServiceError
+from annotation.errors import ServiceError
 from annotation.models import Image
 
 DISPLAY_LONG_SIDE = 512
