@@ -112,3 +112,54 @@ def _parse(flags: list[str]) -> object:
     parser = train.argparse.ArgumentParser()
     train.add_config_arguments(parser)
     return parser.parse_args(flags)
+
+
+def _ferplus_copy(folder: Path) -> Path:
+    """FER-2013 + FERPlus files of 48 faces: 6 per class in FERPlus's first 8 columns, 4 train,
+    1 val, 1 test each, every face a different grey level."""
+    from tests.training.test_public_datasets import _write_fer, _write_ferplus
+
+    usages = ["Training"] * 4 + ["PublicTest", "PrivateTest"]
+    rows, fer = [], []
+    for column in range(8):
+        for i, usage in enumerate(usages):
+            votes = [0] * 10
+            votes[column], votes[(column + 1) % 8] = 8, 2
+            rows.append((usage, f"fer{len(rows):07d}.png", votes))
+            fer.append((i % 7, usage))
+    _write_fer(folder, fer)
+    _write_ferplus(folder, rows)
+    return folder
+
+
+def _manifest_copy(tiny_root: Path, folder: Path) -> Path:
+    """The tiny synthetic set as a manifest CSV with distribution columns (what the platform exports)."""
+    faces = load_dataset(tiny_root)
+    (folder / "images").mkdir(parents=True)
+    lines = ["path,label,split," + ",".join(f"p_{c}" for c in faces.classes)]
+    for name, image, label, split, dist in zip(
+        faces.names, faces.images, faces.labels, faces.split, faces.distributions, strict=True
+    ):
+        import cv2
+
+        cv2.imwrite(str(folder / "images" / f"{Path(name).stem}.png"), image)
+        values = ",".join(f"{p:.4f}" for p in dist)
+        lines.append(f"images/{Path(name).stem}.png,{faces.classes[label]},{split},{values}")
+    (folder / "manifest.csv").write_text("\n".join(lines) + "\n")
+    return folder / "manifest.csv"
+
+
+@pytest.mark.parametrize("kind", ["manifest", "ferplus"])
+def test_it_trains_on_distributions_and_evaluates_a_manifest_and_ferplus(
+    kind: str, tiny_root: Path, tmp_path: Path
+) -> None:
+    data = _manifest_copy(tiny_root, tmp_path / "m") if kind == "manifest" else _ferplus_copy(tmp_path / "fp")
+    run = tmp_path / "run"
+    flags = ["--data", str(data), "--out", str(run), "--target", "crossentropy", *TINY_FLAGS]
+    assert train.main(flags) == 0
+    assert evaluate.main([str(run), "--data", str(data), "--device", "cpu"]) == 0
+    result = json.loads((run / "eval.json").read_text())
+    assert result["target"] == "crossentropy" and result["kl"] > 0
+    assert 0 <= result["mean_diagonal"] <= 1 and 0 <= result["accuracy"] <= 1
+    if kind == "ferplus":
+        assert result["basic"]["softmax"]["classes"][-1] == "contempt"

@@ -30,7 +30,7 @@ def _write_fer(folder: Path, rows: list[tuple[int, str]]) -> Path:
         writer = csv.writer(handle)
         writer.writerow(["emotion", "pixels", "Usage"])
         for i, (label, usage) in enumerate(rows):
-            writer.writerow([label, _pixels(10 * i), usage])
+            writer.writerow([label, _pixels(10 * i % 256), usage])
     return folder / "fer2013.csv"
 
 
