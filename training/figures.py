@@ -45,11 +45,14 @@ def run_config(run: Path) -> dict[str, Any]:
 
 
 def run_score(run: Path) -> float | None:
-    """The run's headline: basic SVM mean diagonal from eval.json, else the last test evaluation."""
+    """The run's headline: the test split's basic SVM mean diagonal from eval.json (a figure to
+    report), else the last validation evaluation (the one to choose settings by)."""
     if (run / "eval.json").exists():
-        return float(json.loads((run / "eval.json").read_text())["basic"]["svm"]["mean_diagonal"])
-    _, test = read_log(run)
-    return float(test[-1]["mean_diagonal"]) if test else None
+        svm = json.loads((run / "eval.json").read_text()).get("basic", {}).get("svm")
+        if svm is not None:
+            return float(svm["mean_diagonal"])
+    _, validation = read_log(run)
+    return float(validation[-1]["mean_diagonal"]) if validation else None
 
 
 def label_of(run: Path) -> str:
