@@ -22,6 +22,10 @@ class Project(models.Model):
     quiz_pass_mark = models.FloatField(default=0.8)
     quiz_retry_delay_s = models.PositiveIntegerField(default=600)
     licence_text = models.TextField(blank=True)
+    subset_min_votes = models.PositiveIntegerField(
+        default=5,
+        help_text="Images with fewer counted votes stay out of the basic and compound subsets.",
+    )
     current_model = models.ForeignKey(
         "annotation.TrainingRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -35,6 +35,9 @@ class AnnotatorReliability(models.Model):
     run = models.ForeignKey(ReliabilityRun, on_delete=models.CASCADE, related_name="annotators")
     annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     reliability = models.FloatField()
+    # Share of the annotator's counted votes that match the run's estimated label (0..1): what
+    # the pages show, since raw reliabilities (GLAD's alpha, ...) have no meaning on their own.
+    accuracy = models.FloatField(null=True)
     kept = models.BooleanField()
     votes = models.PositiveIntegerField()
 
