@@ -9,10 +9,10 @@ from datetime import datetime
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
-from annotation.models import Image, ImageStatus, Project, Qualification
+from annotation.models import Image, ImageStatus, Project, Qualification, Vote
 from annotation.sql import fetch_prepared
 
 # The project-wide "remaining" count scans the project's images, so it is shared through the
@@ -30,10 +30,10 @@ class Progress:
 
 def annotator_progress(*, annotator: AbstractBaseUser, project: Project) -> Progress:
     """The annotator's votes in ``project`` today (server day) and in total, and how many
-    images of the project still need votes (``remaining``, refreshed every few seconds)."""
+    images are left for them (``remaining``: :func:`annotator_remaining`)."""
     midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
     today, total = annotator_vote_counts(annotator_id=annotator.pk, project_id=project.pk, midnight=midnight)
-    remaining = project_remaining(project=project)
+    remaining = annotator_remaining(annotator_id=annotator.pk, project=project, total=total)
     return Progress(today=today, total=total, remaining=remaining, finished=remaining == 0)
 
 
@@ -85,6 +85,32 @@ _COUNT_VOTES_PG_SQL = """
     FROM annotation_vote v INNER JOIN annotation_image i ON i.id = v.image_id
     WHERE v.annotator_id = %(annotator)s::integer AND i.project_id = %(project)s::bigint
 """
+
+
+def annotator_remaining(*, annotator_id: int, project: Project, total: int) -> int:
+    """Images "left for you": ready, regular images of ``project`` that still need votes and
+    that the annotator has not answered. Counted every ``REMAINING_CACHE_S`` seconds per
+    annotator; in between, each of the annotator's own votes (``total``, their vote count now)
+    takes one off at once, so the number moves with every answer."""
+    if not REMAINING_CACHE_S:
+        return _count_left_for(annotator_id, project)
+    key = f"raf:left:{project.pk}:{project.created_at.timestamp()}:{annotator_id}"
+    cached = cache.get(key)
+    if cached is None:
+        cached = (_count_left_for(annotator_id, project), total)
+        cache.set(key, cached, REMAINING_CACHE_S)
+    left, total_then = cached
+    return max(0, left - max(0, total - total_then))
+
+
+def _count_left_for(annotator_id: int, project: Project) -> int:
+    answered = Vote.objects.filter(image_id=OuterRef("pk"), annotator_id=annotator_id)
+    return (
+        Image.objects.filter(project=project, status=ImageStatus.READY, is_gold=False)
+        .filter(counted_votes__lt=F("votes_wanted") - F("reserved"))
+        .exclude(Exists(answered))
+        .count()
+    )
 
 
 def project_remaining(*, project: Project) -> int:

@@ -26,7 +26,7 @@ from django.db import transaction
 
 from annotation.errors import ServiceError
 from annotation.models import Face, ImageReliability, JobStatus, Project, ReliabilityRun, TrainingRun
-from annotation.services.jobs import JobLeaseLost, JobReporter, job_cancel, job_create, job_enqueue, job_set_result
+from annotation.services.jobs import JobReporter, job_cancel, job_create, job_enqueue, job_set_result
 
 JOB_KIND = "training"
 # Fewer training images than this make a run that says nothing; the start refuses it.
@@ -237,31 +237,22 @@ def _format_eta(seconds: float) -> str:
     )
 
 
-def training_run_execute(*, run: TrainingRun, reporter: JobReporter) -> TrainingRun:
-    """The task body: export, train (resuming from the last checkpoint), evaluate, export, store.
-
-    A run that fails or is cancelled leaves no large files behind (checkpoint, work folder); a
-    run whose lease moved to another worker leaves them to it."""
-    try:
-        return _training_run_execute(run=run, reporter=reporter)
-    except JobLeaseLost:
-        raise
-    except BaseException:
-        training_run_discard_files(run=run)
-        raise
-
-
-def training_run_discard_files(*, run: TrainingRun) -> None:
-    """Delete a stopped run's checkpoint from storage and its local work folder."""
-    run.refresh_from_db(fields=["artefacts"])
+def training_run_discard_if_stopped(*, run_id: int) -> bool:
+    """Delete the checkpoint (from storage) and the local work folder of a run whose job failed
+    or was cancelled: only a run that may resume needs them. True when something was stopped."""
+    run = TrainingRun.objects.select_related("job").filter(pk=run_id).first()
+    if run is None or run.job is None or run.job.status not in (JobStatus.FAILED, JobStatus.CANCELLED):
+        return False
     stored = run.artefacts.pop("checkpoint", None)
     if stored:
         default_storage.delete(stored)
         TrainingRun.objects.filter(pk=run.pk).update(artefacts=run.artefacts)
     shutil.rmtree(work_dir(run), ignore_errors=True)
+    return True
 
 
-def _training_run_execute(*, run: TrainingRun, reporter: JobReporter) -> TrainingRun:
+def training_run_execute(*, run: TrainingRun, reporter: JobReporter) -> TrainingRun:
+    """The task body: export, train (resuming from the last checkpoint), evaluate, export, store."""
     from training.config import TrainConfig
     from training.datasets import load_dataset
     from training.evaluate import evaluate_run, summary

@@ -58,9 +58,7 @@ def test_it_loads_the_demo_once_and_changes_nothing_the_second_time(django_captu
     basic = set(run.images.filter(subset="basic").values_list("label", flat=True))
     assert {project.classes.index("neutral"), project.classes.index("happiness")} <= basic
     truth = {"neutral": project.classes.index("neutral"), "smiling": project.classes.index("happiness")}
-    right = sum(
-        truth[row.image.source.split("/")[2]] == row.label for row in run.images.select_related("image")
-    )
+    right = sum(truth[row.image.source.split("/")[2]] == row.label for row in run.images.select_related("image"))
     assert right >= 0.85 * regular.count()
     assert all(0 <= a.accuracy <= 1 for a in run.annotators.all())
 
