@@ -76,8 +76,58 @@ def figure(value: Any) -> str:
     return str(value)
 
 
-def figures(values: dict[str, Any] | None) -> list[tuple[str, str]]:
-    return [(key, figure(value)) for key, value in sorted((values or {}).items())]
+# How the pages name metrics and settings; other keys read as words ("snake_case" -> "Snake case").
+LABELS = {
+    "annotators": "Annotators",
+    "annotators_kept": "Annotators kept",
+    "cronbach_alpha": "Cronbach's alpha",
+    "krippendorff_alpha": "Krippendorff's alpha",
+    "basic": "Basic subset images",
+    "compound": "Compound subset images",
+    "dropped_classes": "Classes dropped (too few images)",
+    "min_votes": "Minimum counted votes per image",
+    "left_out_few_votes": "Images left out (too few votes)",
+    "min_class_size": "Minimum images per class",
+    "keep_fraction": "Share of annotators kept",
+    "test_fraction": "Share of images in test",
+    "iters": "Iterations",
+    "iterations": "Iterations",
+    "lr": "Learning rate",
+    "lambda_": "Loss weight λ",
+    "k": "LP neighbours k",
+    "batch_size": "Batch size",
+}
+
+
+def label_of(key: str) -> str:
+    """A metric or setting name as people read it."""
+    if key in LABELS:
+        return LABELS[key]
+    words = key.replace("_", " ").strip()
+    for short, long in (("svm", "SVM"), ("lda", "LDA"), ("em", "EM"), ("lp", "LP"), ("softmax", "softmax")):
+        words = " ".join(long if w == short else w for w in words.split(" "))
+    return words[:1].upper() + words[1:]
+
+
+def figures(values: dict[str, Any] | None) -> list[tuple[str, str, str]]:
+    """``(key, label, value)`` rows of a metrics or settings dict, sorted by key."""
+    return [(key, label_of(key), figure(value)) for key, value in sorted((values or {}).items())]
+
+
+def left_out_sentence(run: ReliabilityRun) -> str:
+    """How many images the run left out of the subsets for having too few counted votes."""
+    metrics = run.metrics or {}
+    left, minimum = metrics.get("left_out_few_votes"), metrics.get("min_votes")
+    if not run.succeeded or left is None or minimum is None:
+        return ""
+    images = "image" if left == 1 else "images"
+    votes = "vote" if minimum == 1 else "votes"
+    if not left:
+        return f"Every image had at least {minimum} counted {votes} (the project's minimum), so none was left out."
+    return (
+        f"{left} {images} had fewer than {minimum} counted {votes} (the project's minimum) and "
+        f"{'was' if left == 1 else 'were'} left out of the subsets."
+    )
 
 
 def reliability_row(run: ReliabilityRun) -> dict[str, Any]:
@@ -175,6 +225,7 @@ def reliability_run_page(request: HttpRequest, run_id: int) -> HttpResponse:
             "row": reliability_row(run),
             "metrics": figures(run.metrics),
             "params": figures(run.params),
+            "left_out": left_out_sentence(run),
             "classes": subset_class_counts(run),
             "annotators": annotators,
             "exports": export_rows(run),
@@ -213,6 +264,7 @@ def training_run_page(request: HttpRequest, run_id: int) -> HttpResponse:
             "metrics": figures(run.metrics),
             "plots": plots,
             "downloads": downloads,
+            "has_model": job["status"] == JobStatus.SUCCEEDED and "model" in artefacts,
             "project_nav": "runs",
         },
     )

@@ -57,7 +57,7 @@
         cell(r.username), cell(String(r.votes), true), cell(String(r.counted), true),
         cell(r.gold_accuracy === null ? "–" : `${Math.round(r.gold_accuracy * 100)}% of ${r.gold_seen}`, true),
         cell(r.median_time_ms === null ? "–" : `${Math.round(r.median_time_ms)} ms`, true),
-        cell(r.reliability === null ? "–" : r.reliability.toFixed(2) + (r.kept === false ? " (filtered)" : ""), true),
+        cell(r.accuracy === null || r.accuracy === undefined ? "–" : Math.round(r.accuracy * 100) + "%" + (r.kept === false ? " (filtered)" : ""), true),
       );
       return tr;
     }));
