@@ -13,6 +13,10 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.AlterModelOptions(
+            name="annotatorreliability", options={"verbose_name_plural": "annotator reliabilities"}
+        ),
+        migrations.AlterModelOptions(name="imagereliability", options={"verbose_name_plural": "image reliabilities"}),
         migrations.AddField(
             model_name="project",
             name="subset_min_votes",

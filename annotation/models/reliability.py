@@ -42,6 +42,7 @@ class AnnotatorReliability(models.Model):
     votes = models.PositiveIntegerField()
 
     class Meta:
+        verbose_name_plural = "annotator reliabilities"
         constraints = [models.UniqueConstraint(fields=["run", "annotator"], name="annotator_reliability_unique")]
 
 
@@ -59,4 +60,5 @@ class ImageReliability(models.Model):
     split = models.CharField(max_length=5, blank=True)
 
     class Meta:
+        verbose_name_plural = "image reliabilities"
         constraints = [models.UniqueConstraint(fields=["run", "image"], name="image_reliability_unique")]

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import math
+from datetime import datetime
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils import timezone
 
 from annotation.errors import ServiceError
 from annotation.models import Project, Qualification
@@ -114,6 +118,21 @@ def tutorial_edit(request: HttpRequest, project_id: int) -> HttpResponse:
 
 
 @role_required(ANNOTATOR)
+def wait_words(when: datetime | None) -> str:
+    """How long until ``when``, as a phrase: "in less than a minute", "in 9 minutes", "in 1 hour 5 minutes"."""
+    if when is None:
+        return ""
+    seconds = (when - timezone.now()).total_seconds()
+    if seconds < 60:
+        return "in less than a minute"
+    minutes = math.ceil(seconds / 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = [f"{hours} hour{'s' if hours != 1 else ''}"] if hours else []
+    if minutes:
+        parts.append(f"{minutes} minute{'s' if minutes != 1 else ''}")
+    return "in " + " ".join(parts)
+
+
 def quiz(request: HttpRequest, project_id: int) -> HttpResponse:
     """GET draws an attempt; POST scores it and shows the score only (never the answers)."""
     project = get_object_or_404(Project, pk=project_id)
@@ -143,10 +162,17 @@ def quiz(request: HttpRequest, project_id: int) -> HttpResponse:
             return redirect("frontend:label", project_id=project.pk)
         if (screened_out := participant_quiz_failed(request)) is not None:
             return screened_out
-        return page(request, "quiz_result.html", {"project": project, "result": result})
+        waiting = result.retry_at is not None and result.retry_at > timezone.now()
+        return page(
+            request,
+            "quiz_result.html",
+            {"project": project, "result": result, "waiting": waiting, "retry_in": wait_words(result.retry_at)},
+        )
     retry_at = quiz_retry_at(qualification=qualification, project=project)
     if retry_at is not None:
-        return page(request, "quiz_wait.html", {"project": project, "retry_at": retry_at})
+        return page(
+            request, "quiz_wait.html", {"project": project, "retry_at": retry_at, "retry_in": wait_words(retry_at)}
+        )
     try:
         attempt = qualification_quiz_start(annotator=request.user, project=project)
     except ServiceError as exc:
