@@ -19,6 +19,11 @@ class Migration(migrations.Migration):
         migrations.AlterModelOptions(name="imagereliability", options={"verbose_name_plural": "image reliabilities"}),
         migrations.AddField(
             model_name="project",
+            name="description",
+            field=models.TextField(blank=True, help_text="A sentence or two for the project cards."),
+        ),
+        migrations.AddField(
+            model_name="project",
             name="subset_min_votes",
             field=models.PositiveIntegerField(
                 default=5, help_text="Images with fewer counted votes stay out of the basic and compound subsets."

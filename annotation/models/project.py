@@ -13,6 +13,7 @@ class Project(models.Model):
     """A collection campaign: which classes, how many votes per image, how strict."""
 
     name = models.CharField(max_length=200, unique=True)
+    description = models.TextField(blank=True, help_text="A sentence or two for the project cards.")
     classes = models.JSONField(default=default_classes, help_text="Class names in label order.")
     votes_wanted = models.PositiveIntegerField(default=40)
     reservation_timeout_s = models.PositiveIntegerField(default=600)

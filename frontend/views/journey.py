@@ -117,7 +117,6 @@ def tutorial_edit(request: HttpRequest, project_id: int) -> HttpResponse:
     return page(request, "tutorial_edit.html", {"project": project, "form": form})
 
 
-@role_required(ANNOTATOR)
 def wait_words(when: datetime | None) -> str:
     """How long until ``when``, as a phrase: "in less than a minute", "in 9 minutes", "in 1 hour 5 minutes"."""
     if when is None:
@@ -133,6 +132,7 @@ def wait_words(when: datetime | None) -> str:
     return "in " + " ".join(parts)
 
 
+@role_required(ANNOTATOR)
 def quiz(request: HttpRequest, project_id: int) -> HttpResponse:
     """GET draws an attempt; POST scores it and shows the score only (never the answers)."""
     project = get_object_or_404(Project, pk=project_id)

@@ -44,6 +44,10 @@ DOWNLOADS = (
 )
 
 
+# A run with one of these artefacts has a model zip to offer.
+MODEL_FILES = {"model", "onnx", "torchscript"}
+
+
 def job_view(job: Job | None, *, succeeded: bool | None = None) -> dict[str, Any]:
     """Status, progress and message of a job as the templates show them."""
     if succeeded:
@@ -264,7 +268,7 @@ def training_run_page(request: HttpRequest, run_id: int) -> HttpResponse:
             "metrics": figures(run.metrics),
             "plots": plots,
             "downloads": downloads,
-            "has_model": job["status"] == JobStatus.SUCCEEDED and "model" in artefacts,
+            "has_model": job["status"] == JobStatus.SUCCEEDED and bool(MODEL_FILES & set(artefacts)),
             "project_nav": "runs",
         },
     )
