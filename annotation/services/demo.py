@@ -33,6 +33,10 @@ DEMO_ACCOUNTS = (
 # Folder -> (search keyword stored as metadata, class of its gold images).
 DEMO_FOLDERS = {"neutral": ("neutral face", "neutral"), "smiling": ("smiling face", "happiness")}
 GOLD_PER_FOLDER = 8
+DEMO_DESCRIPTION = (
+    "Posed portraits from the Face Research Lab London Set, neutral and smiling. Half the votes each face needs "
+    "come from a simulated crowd; the rest is yours to give."
+)
 # Share of each image's wanted votes the demo simulates: the rest is work for real annotators.
 SIMULATED_SHARE = 0.5
 # When a simulated annotator gets a face wrong, what they answer instead: relative weights per
@@ -82,7 +86,8 @@ def demo_load(*, photos_dir: Path | None = None, on_outcome: OutcomeCallback | N
     photos_dir = photos_dir or demo_photos_dir()
     with transaction.atomic():
         project, _ = Project.objects.get_or_create(
-            name=DEMO_PROJECT_NAME, defaults={"licence_text": ATTRIBUTION, "votes_wanted": 40}
+            name=DEMO_PROJECT_NAME,
+            defaults={"licence_text": ATTRIBUTION, "votes_wanted": 40, "description": DEMO_DESCRIPTION},
         )
         summary = DemoSummary(project=project, accounts_created=_demo_accounts(project))
     admin = User.objects.get(username=DEMO_ACCOUNTS[0][0])

@@ -7,7 +7,6 @@ from datetime import datetime
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
@@ -16,6 +15,7 @@ from django.utils import timezone
 from annotation.errors import ServiceError
 from annotation.models import Project, Qualification
 from annotation.permissions import ADMIN, ANNOTATOR, RESEARCHER, has_role
+from annotation.selectors.projects import projects_progress
 from annotation.services.qualification import (
     project_tutorial_update,
     qualification_get,
@@ -32,13 +32,16 @@ from frontend.views.gold_images import QUIZ_SESSION_KEY
 from frontend.views.studies import participant_gate, participant_quiz_failed
 
 
-@login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """Projects, each with the user's next step (tutorial, quiz, label) and, for staff, the dashboard."""
+    """Projects, each with the user's next step (tutorial, quiz, label) and, for staff, the dashboard;
+    for visitors, the landing page that says what RAF is."""
+    if not request.user.is_authenticated:
+        return page(request, "landing.html", {"nav": "landing"})
     if (elsewhere := participant_gate(request)) is not None:
         return elsewhere  # a study participant's account only ever sees its study
     projects = list(Project.objects.order_by("name"))
     standing = {q.project_id: q for q in Qualification.objects.filter(annotator=request.user, project__in=projects)}
+    progress = projects_progress(project_ids=[p.pk for p in projects])
     rows = []
     for project in projects:
         qualification = standing.get(project.pk)
@@ -48,7 +51,9 @@ def home(request: HttpRequest) -> HttpResponse:
             step = ("Take the quiz", "frontend:quiz")
         else:
             step = ("Label faces", "frontend:label")
-        rows.append({"project": project, "step": step, "qualification": qualification})
+        rows.append(
+            {"project": project, "step": step, "qualification": qualification, "progress": progress.get(project.pk)}
+        )
     return page(
         request,
         "home.html",
