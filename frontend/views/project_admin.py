@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.csrf import ensure_csrf_cookie
@@ -71,6 +72,8 @@ class ProjectSettingsForm(forms.ModelForm):
             field.label, field.help_text = label, help_text
         for name in ("gold_rate", "quiz_pass_mark"):
             if name in self.fields:
+                # A sentence on the field rather than the database constraint's name.
+                self.fields[name].validators += [MinValueValidator(0), MaxValueValidator(1)]
                 self.fields[name].widget.attrs.update({"min": 0, "max": 1, "step": "any"})
 
 
