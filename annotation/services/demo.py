@@ -21,6 +21,7 @@ from annotation.permissions import ADMIN, ANNOTATOR, RESEARCHER
 from annotation.services.import_sources import ImportItem
 from annotation.services.imports import ImportReport, OutcomeCallback, images_import
 from annotation.services.simulation import SimulationOutcome, votes_simulate
+from annotation.services.training import SMALL_CPU_TRAINING_CONFIG
 from annotation.signals import images_imported
 
 DEMO_PROJECT_NAME = "Demo: London faces"
@@ -46,22 +47,8 @@ DEMO_CONFUSIONS = {
     "neutral": {"sadness": 8, "anger": 4, "surprise": 2, "happiness": 2},
     "happiness": {"surprise": 6, "neutral": 6, "disgust": 1},
 }
-# The demo's small CPU training: the DLP-CNN recipe at toy size (narrow layers, LP loss over the
-# batch, a few hundred iterations), so it finishes in about a minute on 2 cores and predict works
-# out of the box. Only existing training options; swap in training's own CPU configuration here.
-DEMO_TRAINING_CONFIG = {
-    "loss": "lp",
-    "neighbours": "batch",
-    "k": 3,
-    "iters": 120,
-    "batch_size": 16,
-    "lr_steps": [90],
-    "channels": [8, 8, 16, 16, 32, 32],
-    "feature_dim": 32,
-    "eval_every": 0,
-    "checkpoint_every": 50,
-    "device": "cpu",
-}
+# The demo trains the platform's small CPU configuration (see annotation.services.training).
+DEMO_TRAINING_CONFIG = SMALL_CPU_TRAINING_CONFIG
 ATTRIBUTION = (
     "Photos: DeBruine, L., & Jones, B. (2017). Face Research Lab London Set (Version 5). figshare. "
     "doi:10.6084/m9.figshare.5047666.v5. CC BY 4.0. Downscaled to 450x450 and re-encoded."

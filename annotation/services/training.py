@@ -29,6 +29,23 @@ from annotation.models import Face, ImageReliability, JobStatus, Project, Reliab
 from annotation.services.jobs import JobReporter, job_cancel, job_create, job_enqueue, job_set_result
 
 JOB_KIND = "training"
+# A small CPU training: the DLP-CNN recipe at toy size (narrow layers, LP loss over the batch,
+# 120 iterations), so it finishes in a minute or two on 2 cores. It is the demo's model (predict
+# works out of the box) and the runs page's "Small" preset. Only existing training options: when
+# training/ ships its own documented CPU configuration, point this name at it.
+SMALL_CPU_TRAINING_CONFIG = {
+    "loss": "lp",
+    "neighbours": "batch",
+    "k": 3,
+    "iters": 120,
+    "batch_size": 16,
+    "lr_steps": [90],
+    "channels": [8, 8, 16, 16, 32, 32],
+    "feature_dim": 32,
+    "eval_every": 0,
+    "checkpoint_every": 50,
+    "device": "cpu",
+}
 # Fewer training images than this make a run that says nothing; the start refuses it.
 MIN_TRAINING_IMAGES = 10
 SUBSETS = ("basic", "compound")

@@ -12,6 +12,7 @@ The pages only read; every change goes through the JSON API, which checks the ro
 
 from __future__ import annotations
 
+import json
 import mimetypes
 from pathlib import PurePosixPath
 from typing import Any
@@ -27,6 +28,7 @@ from annotation.permissions import ADMIN, RESEARCHER, has_role
 from annotation.selectors.reliability import reliability_run_annotators, reliability_run_list
 from annotation.selectors.training import training_run_list
 from annotation.services.exports import export_download_link
+from annotation.services.training import SMALL_CPU_TRAINING_CONFIG
 from frontend.access import page, role_required
 
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
@@ -235,6 +237,7 @@ def reliability_run_page(request: HttpRequest, run_id: int) -> HttpResponse:
             "exports": export_rows(run),
             "trainings": trainings,
             "losses": LOSSES,
+            "small_config_json": json.dumps(SMALL_CPU_TRAINING_CONFIG),
             "project_nav": "runs",
         },
     )
