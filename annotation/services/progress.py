@@ -12,7 +12,8 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
-from annotation.models import Image, ImageStatus, Project, Qualification, Vote
+from annotation.models import Assignment, Image, ImageStatus, Project, Qualification
+from annotation.models.assignment import AssignmentStatus
 from annotation.sql import fetch_prepared
 
 # The project-wide "remaining" count scans the project's images, so it is shared through the
@@ -89,8 +90,8 @@ _COUNT_VOTES_PG_SQL = """
 
 def annotator_remaining(*, annotator_id: int, project: Project, total: int) -> int:
     """Images "left for you": ready, regular images of ``project`` that still need votes and
-    that the annotator has not answered. Counted every ``REMAINING_CACHE_S`` seconds per
-    annotator; in between, each of the annotator's own votes (``total``, their vote count now)
+    were never served to the annotator, plus those reserved for them now. Counted every
+    ``REMAINING_CACHE_S`` seconds per annotator; in between, each of the annotator's own votes (``total``, their vote count now)
     takes one off at once, so the number moves with every answer."""
     if not REMAINING_CACHE_S:
         return _count_left_for(annotator_id, project)
@@ -104,13 +105,19 @@ def annotator_remaining(*, annotator_id: int, project: Project, total: int) -> i
 
 
 def _count_left_for(annotator_id: int, project: Project) -> int:
-    answered = Vote.objects.filter(image_id=OuterRef("pk"), annotator_id=annotator_id)
-    return (
+    # An image is served to an annotator once (one assignment per annotator and image): what is
+    # left is the images that still need votes and never went to them, plus their open reservations.
+    mine = Assignment.objects.filter(image_id=OuterRef("pk"), annotator_id=annotator_id)
+    never_served = (
         Image.objects.filter(project=project, status=ImageStatus.READY, is_gold=False)
         .filter(counted_votes__lt=F("votes_wanted") - F("reserved"))
-        .exclude(Exists(answered))
+        .exclude(Exists(mine))
         .count()
     )
+    reserved = Assignment.objects.filter(
+        annotator_id=annotator_id, image__project=project, image__is_gold=False, status=AssignmentStatus.OPEN
+    ).count()
+    return never_served + reserved
 
 
 def project_remaining(*, project: Project) -> int:
