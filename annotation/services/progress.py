@@ -91,8 +91,8 @@ _COUNT_VOTES_PG_SQL = """
 def annotator_remaining(*, annotator_id: int, project: Project, total: int) -> int:
     """Images "left for you": ready, regular images of ``project`` that still need votes and
     were never served to the annotator, plus those reserved for them now. Counted every
-    ``REMAINING_CACHE_S`` seconds per annotator; in between, each of the annotator's own votes (``total``, their vote count now)
-    takes one off at once, so the number moves with every answer."""
+    ``REMAINING_CACHE_S`` seconds per annotator; in between, each of the annotator's own votes
+    (``total``, their vote count now) takes one off at once, so the number moves with every answer."""
     if not REMAINING_CACHE_S:
         return _count_left_for(annotator_id, project)
     key = f"raf:left:{project.pk}:{project.created_at.timestamp()}:{annotator_id}"
