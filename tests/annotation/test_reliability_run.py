@@ -143,3 +143,31 @@ def test_dropped_annotators_do_not_shape_distributions() -> None:
     assert not spam_row.kept
     for row in ImageReliability.objects.filter(run=run):
         assert row.distribution[6] == 0.0 and row.counts[6] == 1
+
+
+def test_it_leaves_images_with_too_few_counted_votes_out_of_the_subsets(simulated_project) -> None:
+    simulated_project.subset_min_votes = 8
+    simulated_project.save()
+    thin = list(simulated_project.images.order_by("pk").values_list("pk", flat=True)[:10])
+    from annotation.models import Image, Vote
+
+    for image_id in thin:
+        doomed = Vote.objects.filter(image_id=image_id).order_by("pk")[:3]
+        Vote.objects.filter(pk__in=[v.pk for v in doomed]).delete()
+        Image.objects.filter(pk=image_id).update(counted_votes=5)
+    run = reliability_run_start(project=simulated_project)
+    reliability_run_execute(run=run)
+    run.refresh_from_db()
+    assert run.params["min_votes"] == 8
+    assert run.metrics["left_out_few_votes"] == 10 and run.metrics["min_votes"] == 8
+    assert not ImageReliability.objects.filter(run=run, image_id__in=thin).exclude(subset="").exists()
+    assert ImageReliability.objects.filter(run=run).exclude(subset="").exists()
+    # Each annotator's estimated accuracy is a share of their votes.
+    assert all(0 <= row.accuracy <= 1 for row in AnnotatorReliability.objects.filter(run=run))
+
+
+def test_it_refuses_with_a_sentence_when_no_image_has_enough_votes(simulated_project) -> None:
+    run = reliability_run_start(project=simulated_project, params={"min_votes": 50})
+    with pytest.raises(ServiceError) as error:
+        reliability_run_execute(run=run)
+    assert error.value.code == "too_few_votes" and "50 counted votes" in error.value.message

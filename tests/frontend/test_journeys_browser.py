@@ -129,10 +129,11 @@ def test_an_annotator_signs_up_passes_the_quiz_and_labels_forty_faces(
     screenshots(page, "journey-annotator-06-label-360")
 
     annotator = User.objects.get(username="ann")
-    assert Vote.objects.filter(annotator=annotator, is_gold=False).count() == 41  # 40 + the answer given again
+    # 40 answers stand (the undone one was replaced by the answer given again) and one is on record.
+    assert Vote.objects.filter(annotator=annotator, is_gold=False).count() == 40
     assert UndoneVote.objects.filter(annotator=annotator).count() == 1
     left = int(page.locator("#progress-remaining").text_content())
-    expected = Image.objects.filter(project=project, is_gold=False).count() - 42  # 41 answered, 1 reported
+    expected = Image.objects.filter(project=project, is_gold=False).count() - 41  # 40 answered, 1 reported
     assert left in (expected, expected + 1)  # the report reaches the count within a few seconds
     context.close()
 
@@ -165,10 +166,10 @@ def test_an_admin_creates_a_project_and_imports_a_zip_through_the_page(live_serv
     screenshots(page, "journey-admin-02-import-report")
     project = Project.objects.get(name="Imported faces")
     assert Face.objects.filter(image__project=project, is_main=True).count() >= 4
-    page.get_by_role("link", name="dashboard").click()
+    page.locator("#import-next").get_by_role("link", name="dashboard").click()
     page.get_by_role("heading", name=re.compile("Dashboard")).wait_for()
     screenshots(page, "journey-admin-03-dashboard")
-    page.get_by_role("link", name="Settings").click()
+    page.get_by_role("link", name="Settings", exact=True).click()
     page.locator("#id_votes_wanted").fill("8")
     page.get_by_role("button", name="Save settings").click()
     page.get_by_text("Settings saved.").wait_for()
@@ -191,7 +192,7 @@ def test_a_researcher_recomputes_exports_trains_and_predicts_on_the_demo(live_se
     log_in(page, live_server.url, "rex")
     page.get_by_role("link", name=f"Runs of {project.name}").click()
     page.get_by_role("button", name="Recompute reliability").click()
-    page.locator("#reliability-runs tr.current-run").wait_for()
+    page.locator("#reliability-runs tr.current-run").wait_for(timeout=180_000)
     screenshots(page, "journey-researcher-01-runs")
     page.locator("#reliability-runs tr.current-run a").first.click()
     page.get_by_text("Estimated accuracy:").first.wait_for()
