@@ -155,7 +155,7 @@ def test_it_leaves_images_with_too_few_counted_votes_out_of_the_subsets(simulate
         doomed = Vote.objects.filter(image_id=image_id).order_by("pk")[:3]
         Vote.objects.filter(pk__in=[v.pk for v in doomed]).delete()
         Image.objects.filter(pk=image_id).update(counted_votes=5)
-    run = reliability_run_start(project=simulated_project)
+    run = reliability_run_start(project=simulated_project, params={"min_class_size": 0})
     reliability_run_execute(run=run)
     run.refresh_from_db()
     assert run.params["min_votes"] == 8
