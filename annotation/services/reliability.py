@@ -142,12 +142,6 @@ def reliability_run_execute(*, run: ReliabilityRun, progress: Progress | None = 
         )
         min_votes = int(params["min_votes"] or project.subset_min_votes)
         enough = np.asarray(result.counts).sum(axis=1) >= min_votes  # (n_images,)
-        if not enough.any():
-            raise ServiceError(
-                f"No image has {min_votes} counted votes yet (the project's minimum for the subsets); "
-                "collect more votes or lower the minimum in the project settings.",
-                code="too_few_votes",
-            )
         part = _partition_enough(result.distribution, enough, table.classes, params)
     except ValueError as exc:
         raise ServiceError(f"The reliability estimate could not be computed: {exc}.", code="estimation_failed") from exc
@@ -227,6 +221,9 @@ def _partition_enough(distribution: np.ndarray, enough: np.ndarray, classes: tup
     from reliability.subsets import Partition
 
     n = distribution.shape[0]
+    if not enough.any():  # no image has enough votes yet: no subsets, the run still rates annotators
+        empty = np.full(n, "", dtype="<U1")
+        return Partition(subset=empty, label=np.full(n, -1, dtype=np.int64), name=empty, split=empty, dropped=())
     inner = partition(
         np.asarray(distribution)[enough],
         classes=classes,

@@ -166,8 +166,8 @@ def test_it_leaves_images_with_too_few_counted_votes_out_of_the_subsets(simulate
     assert all(0 <= row.accuracy <= 1 for row in AnnotatorReliability.objects.filter(run=run))
 
 
-def test_it_refuses_with_a_sentence_when_no_image_has_enough_votes(simulated_project) -> None:
-    run = reliability_run_start(project=simulated_project, params={"min_votes": 50})
-    with pytest.raises(ServiceError) as error:
-        reliability_run_execute(run=run)
-    assert error.value.code == "too_few_votes" and "50 counted votes" in error.value.message
+def test_it_still_rates_annotators_when_no_image_has_enough_votes(simulated_project) -> None:
+    run = reliability_run_execute(run=reliability_run_start(project=simulated_project, params={"min_votes": 50}))
+    assert run.succeeded and run.metrics["left_out_few_votes"] == 120 and run.metrics["basic"] == 0
+    assert not ImageReliability.objects.filter(run=run).exclude(subset="").exists()
+    assert AnnotatorReliability.objects.filter(run=run).count() == 20
