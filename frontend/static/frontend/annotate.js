@@ -382,6 +382,6 @@
   };
 
   loadProgress();
-  if (outbox.length) statusLine.textContent = `Sending ${outbox.length} answer(s) saved in this browser…`;
+  if (outbox.length) statusLine.textContent = `Sending ${outbox.length} ${outbox.length === 1 ? "answer" : "answers"} saved in this browser…`;
   pump();
 })();
