@@ -197,3 +197,26 @@ def test_it_removes_a_cancelled_runs_checkpoint_and_work_folder(project_with_lab
 
     run.refresh_from_db()
     assert "checkpoint" not in run.artefacts and not work_dir(run).exists()
+
+
+@pytest.mark.django_db
+def test_it_stops_a_cpu_run_at_the_next_iteration_after_cancel(project_with_labels: Project) -> None:
+    from annotation.services.jobs import JobCancelled, job_cancel
+    from annotation.services.training import SMALL_CPU_TRAINING_CONFIG
+
+    config = {**SMALL_CPU_TRAINING_CONFIG, "iters": 40, "batch_size": 8, "threads": 1}
+    run = training_run_start(project=project_with_labels, config=config, created_by=None)
+    assert run.config["log_every"] == 1  # a CPU run reports (and checks for cancel) every iteration
+    Job.objects.filter(pk=run.job_id).update(status=JobStatus.RUNNING, **RUNNING_LEASE)
+    seen: list[str] = []
+
+    class CancellingReporter(JobReporter):
+        def __call__(self, progress: float, message: str = "", *, force: bool = False) -> None:
+            seen.append(message)
+            if message.startswith("iteration 3 of"):
+                job_cancel(job=Job.objects.get(pk=run.job_id))
+            super().__call__(progress, message, force=True)
+
+    with pytest.raises(JobCancelled):
+        training_run_execute(run=run, reporter=CancellingReporter(run.job, owner=RUNNING_LEASE["lease_owner"]))
+    assert [m for m in seen if m.startswith("iteration")][-1].startswith("iteration 3 of 40")
