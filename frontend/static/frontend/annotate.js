@@ -180,6 +180,7 @@
   // face's reservation is open (both answers stay on record) and the face comes back.
   function restore(entry) {
     if (current) ahead.unshift(current);
+    $("finished").hidden = true;
     entry.shownAt = null;
     shownCount -= 1;
     show(entry);
