@@ -31,6 +31,12 @@ class VoteAdmin(admin.ModelAdmin):
     raw_id_fields = ["image", "annotator"]
 
 
+@admin.register(models.UndoneVote)
+class UndoneVoteAdmin(admin.ModelAdmin):
+    list_display = ["vote_id", "image", "annotator", "label", "created_at", "undone_at"]
+    raw_id_fields = ["image", "annotator", "assignment"]
+
+
 @admin.register(models.Assignment)
 class AssignmentAdmin(admin.ModelAdmin):
     list_display = ["id", "image", "annotator", "status", "expires_at"]

@@ -10,7 +10,7 @@ from annotation.services.faces import faces_detect_run
 from annotation.services.imports import import_job_run
 from annotation.services.jobs import job_running, job_set_result, jobs_recover_stale
 from annotation.services.reliability import reliability_run_execute
-from annotation.services.training import training_run_execute
+from annotation.services.training import training_run_discard_if_stopped, training_run_execute
 
 
 @shared_task(name="annotation.tasks.assignments_release_expired", time_limit=120, ignore_result=True)
@@ -73,7 +73,11 @@ def export_dataset(job_id: int, export_id: int) -> None:
 # redeliver it after a worker kill, and the service resumes from the last checkpoint.
 @shared_task(name="annotation.tasks.training_run_execute", time_limit=48 * 3600, ignore_result=True)
 def training_run_execute_task(job_id: int, run_id: int) -> None:
-    with job_running(job_id) as reporter:
-        if reporter is None:
-            return
-        training_run_execute(run=TrainingRun.objects.get(pk=run_id), reporter=reporter)
+    """Train one run; a failed or cancelled run's checkpoint and work folder are then removed."""
+    try:
+        with job_running(job_id) as reporter:
+            if reporter is None:
+                return
+            training_run_execute(run=TrainingRun.objects.get(pk=run_id), reporter=reporter)
+    finally:
+        training_run_discard_if_stopped(run_id=run_id)

@@ -2,7 +2,18 @@ from __future__ import annotations
 
 from django.urls import include, path
 
-from frontend.views import accounts, dashboard, gold_images, images, journey, label, runs, studies, study_admin
+from frontend.views import (
+    accounts,
+    dashboard,
+    gold_images,
+    images,
+    journey,
+    label,
+    project_admin,
+    runs,
+    studies,
+    study_admin,
+)
 
 app_name = "frontend"
 
@@ -13,6 +24,9 @@ urlpatterns = [
     path("logout/", accounts.RafLogoutView.as_view(), name="logout"),
     path("set-password/<uidb64>/<token>/", accounts.RafSetPasswordView.as_view(), name="set_password"),
     path("annotators/", accounts.annotators_invite, name="annotators_invite"),
+    path("projects/new/", project_admin.project_create, name="project_create"),
+    path("projects/<int:project_id>/settings/", project_admin.project_settings, name="project_settings"),
+    path("projects/<int:project_id>/import/", project_admin.project_import, name="project_import"),
     path("projects/<int:project_id>/tutorial/", journey.tutorial, name="tutorial"),
     path("projects/<int:project_id>/tutorial/edit/", journey.tutorial_edit, name="tutorial_edit"),
     path(

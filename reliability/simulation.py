@@ -69,8 +69,17 @@ def simulate_crowd(
     compound_fraction: float = 0.2,
     classes: tuple[str, ...] = BASIC_EMOTIONS,
     seed: int = 0,
+    true_label: np.ndarray | None = None,
+    confusion: np.ndarray | None = None,
 ) -> SimulatedCrowd:
-    """Simulate a crowd; see the module docstring. Raises ``ValueError`` on impossible sizes."""
+    """Simulate a crowd; see the module docstring. Raises ``ValueError`` on impossible sizes.
+
+    ``true_label`` ``(n_images,)`` fixes each image's true class (known photos, e.g. the demo's
+    posed expressions) instead of drawing it. ``confusion`` ``(K, K)`` gives, per intended class
+    (row), the relative chance of each wrong answer (columns; the diagonal is ignored), so wrong
+    votes follow realistic confusions (neutral read as sadness, happiness as surprise) instead of
+    being uniform.
+    """
     if n_images < 1 or n_annotators < 1 or votes_per_image < 1:
         raise ValueError("images, annotators and votes per image must be positive")
     if votes_per_image > n_annotators:
@@ -84,7 +93,22 @@ def simulate_crowd(
 
     # Class frequencies skewed like RAF-DB (many happy/neutral faces, few fearful ones).
     weights = rng.dirichlet(np.full(k, 2.0))
-    true_label = rng.choice(k, size=n_images, p=weights).astype(np.int64)
+    drawn = rng.choice(k, size=n_images, p=weights).astype(np.int64)
+    if true_label is None:
+        true_label = drawn
+    else:
+        true_label = np.asarray(true_label, dtype=np.int64).copy()
+        if true_label.shape != (n_images,) or true_label.min() < 0 or true_label.max() >= k:
+            raise ValueError("true_label needs one class index per image")
+    wrong_p = None
+    if confusion is not None:
+        wrong_p = np.asarray(confusion, dtype=np.float64).copy()
+        if wrong_p.shape != (k, k) or (wrong_p < 0).any():
+            raise ValueError("confusion must be a (K, K) array of non-negative weights")
+        np.fill_diagonal(wrong_p, 0.0)
+        if (wrong_p.sum(axis=1) <= 0).any():
+            raise ValueError("each row of confusion needs a positive weight off the diagonal")
+        wrong_p /= wrong_p.sum(axis=1, keepdims=True)
     second_label = np.full(n_images, -1, dtype=np.int64)
     compound = rng.random(n_images) < compound_fraction
     if k > 2 and compound.any():
@@ -118,6 +142,10 @@ def simulate_crowd(
     right = rng.random(image.shape[0]) < p_right
     # A wrong vote is uniform over the other K - 1 classes: shift by 1..K-1 modulo K.
     wrong = (intended + rng.integers(1, k, size=image.shape[0])) % k
+    if wrong_p is not None:
+        # Inverse-CDF draw from the intended class's row of the confusion weights.
+        cdf = np.cumsum(wrong_p, axis=1)[intended]  # (n_votes, K)
+        wrong = np.minimum((rng.random(image.shape[0])[:, None] > cdf).sum(axis=1), k - 1).astype(np.int64)
     label = np.where(right, intended, wrong).astype(np.int64)
     return SimulatedCrowd(
         annotator=annotator,

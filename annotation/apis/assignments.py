@@ -24,7 +24,8 @@ from annotation.models.assignment import AssignmentStatus
 from annotation.permissions import IsAnnotator, IsMember
 from annotation.selectors.votes import vote_counted_as_seen, vote_details_visible, vote_list_visible
 from annotation.services.assignment import MAX_CLAIM_COUNT
-from annotation.services.progress import Progress
+from annotation.services.progress import Progress, annotator_progress
+from annotation.services.vote_undo import vote_undo
 from annotation.services.votes import image_report_create, next_and_progress, vote_submit
 
 
@@ -184,6 +185,24 @@ class AssignmentReportApi(APIView):
         return Response(body, status=status.HTTP_201_CREATED)
 
 
+class VoteUndoApi(APIView):
+    """Take back your last answer while its reservation is open; the face comes back to you.
+
+    The undone vote is kept on record; answer again with the assignment's ``vote`` endpoint."""
+
+    permission_classes = [IsAnnotator]
+
+    class OutputSerializer(serializers.Serializer):
+        assignment = AssignmentOutputSerializer()
+        progress = ProgressOutputSerializer()
+
+    @extend_schema(request=None, responses={200: OutputSerializer})
+    def post(self, request: Request, vote_id: int) -> Response:
+        assignment = vote_undo(annotator=request.user, vote_id=vote_id)
+        progress = annotator_progress(annotator=request.user, project=assignment.image.project)
+        return Response({"assignment": assignment_data(assignment), "progress": progress_data(progress)})
+
+
 class AssignmentListApi(APIView):
     """Your own assignments, newest first (``?project=``, ``?status=``)."""
 
@@ -259,4 +278,5 @@ urlpatterns: list[URLPattern] = [
     path("assignments/<int:assignment_id>/vote", AssignmentVoteApi.as_view(), name="assignment-vote"),
     path("assignments/<int:assignment_id>/report", AssignmentReportApi.as_view(), name="assignment-report"),
     path("votes", VoteListApi.as_view(), name="vote-list"),
+    path("votes/<int:vote_id>/undo", VoteUndoApi.as_view(), name="vote-undo"),
 ]

@@ -22,7 +22,10 @@ from annotation.services.assignment import MAX_CLAIM_COUNT, assignment_claim_nex
 from annotation.services.progress import annotator_progress
 from annotation.services.projects import project_save
 
-PROJECT_FIELDS = ["id", "name", "classes", "votes_wanted", "reservation_timeout_s", "gold_rate", "created_at"]
+PROJECT_FIELDS = [
+    "id", "name", "description", "classes", "votes_wanted", "reservation_timeout_s", "gold_rate",
+    "subset_min_votes", "created_at",
+]  # fmt: skip
 
 
 class ProjectOutputSerializer(serializers.ModelSerializer):

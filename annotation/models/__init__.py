@@ -10,7 +10,7 @@ from annotation.models.project import Project
 from annotation.models.reliability import AnnotatorReliability, ImageReliability, ReliabilityRun
 from annotation.models.study import Study, StudyEnrolment, StudyMarket, StudyParticipantLink
 from annotation.models.training import TrainingRun
-from annotation.models.vote import Vote
+from annotation.models.vote import UndoneVote, Vote
 
 __all__ = [
     "AnnotatorProfile",
@@ -33,5 +33,6 @@ __all__ = [
     "StudyMarket",
     "StudyParticipantLink",
     "TrainingRun",
+    "UndoneVote",
     "Vote",
 ]

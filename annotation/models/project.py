@@ -13,6 +13,7 @@ class Project(models.Model):
     """A collection campaign: which classes, how many votes per image, how strict."""
 
     name = models.CharField(max_length=200, unique=True)
+    description = models.TextField(blank=True, help_text="A sentence or two for the project cards.")
     classes = models.JSONField(default=default_classes, help_text="Class names in label order.")
     votes_wanted = models.PositiveIntegerField(default=40)
     reservation_timeout_s = models.PositiveIntegerField(default=600)
@@ -22,6 +23,10 @@ class Project(models.Model):
     quiz_pass_mark = models.FloatField(default=0.8)
     quiz_retry_delay_s = models.PositiveIntegerField(default=600)
     licence_text = models.TextField(blank=True)
+    subset_min_votes = models.PositiveIntegerField(
+        default=5,
+        help_text="Images with fewer counted votes stay out of the basic and compound subsets.",
+    )
     current_model = models.ForeignKey(
         "annotation.TrainingRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

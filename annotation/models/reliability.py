@@ -41,10 +41,14 @@ class AnnotatorReliability(models.Model):
     run = models.ForeignKey(ReliabilityRun, on_delete=models.CASCADE, related_name="annotators")
     annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     reliability = models.FloatField()
+    # Share of the annotator's counted votes that match the run's estimated label (0..1): what
+    # the pages show, since raw reliabilities (GLAD's alpha, ...) have no meaning on their own.
+    accuracy = models.FloatField(null=True)
     kept = models.BooleanField()
     votes = models.PositiveIntegerField()
 
     class Meta:
+        verbose_name_plural = "annotator reliabilities"
         constraints = [models.UniqueConstraint(fields=["run", "annotator"], name="annotator_reliability_unique")]
 
 
@@ -66,4 +70,5 @@ class ImageReliability(models.Model):
     split = models.CharField(max_length=5, blank=True)
 
     class Meta:
+        verbose_name_plural = "image reliabilities"
         constraints = [models.UniqueConstraint(fields=["run", "image"], name="image_reliability_unique")]

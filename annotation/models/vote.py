@@ -36,3 +36,30 @@ class Vote(models.Model):
         # No other indexes: the image foreign key's index serves the per-image reads (nearly every
         # vote is counted), and nothing reads votes by creation time alone; every index here is
         # one more entry each vote insert writes on the hot path.
+
+
+class UndoneVote(models.Model):
+    """A vote its annotator took back ("Undo") while the image's reservation was still open.
+
+    The vote row itself is deleted (so the image's counters, the annotator's progress and gold
+    scoring count only the answer that stands) and kept here, field for field, next to the
+    answer that replaced it: nothing an annotator answered is lost. ``vote_id`` is the deleted
+    row's id; the database takes a vote back once.
+    """
+
+    vote_id = models.BigIntegerField(unique=True)
+    image = models.ForeignKey("annotation.Image", on_delete=models.CASCADE, related_name="undone_votes")
+    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="undone_votes")
+    assignment = models.ForeignKey("annotation.Assignment", on_delete=models.CASCADE, related_name="undone_votes")
+    label = models.SmallIntegerField()
+    time_taken_ms = models.PositiveIntegerField(null=True, blank=True)
+    counted = models.BooleanField()
+    is_gold = models.BooleanField()
+    created_at = models.DateTimeField()
+    undone_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(undone_at__gte=models.F("created_at")), name="undone_after_vote"),
+            models.CheckConstraint(condition=models.Q(label__gte=0), name="undone_label_nonneg"),
+        ]

@@ -133,6 +133,7 @@ def annotator_table(*, project: Project, limit: int = MAX_ANNOTATOR_ROWS) -> lis
                 "gold_accuracy": qualification.gold_accuracy if qualification else None,
                 "median_time_ms": medians.get(annotator_id),
                 "reliability": estimate.reliability if estimate else None,
+                "accuracy": estimate.accuracy if estimate else None,
                 "kept": estimate.kept if estimate else None,
             }
         )

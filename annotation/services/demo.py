@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.db import transaction
@@ -19,6 +20,8 @@ from annotation.models import AnnotatorProfile, Image, ImageStatus, Project, Qua
 from annotation.permissions import ADMIN, ANNOTATOR, RESEARCHER
 from annotation.services.import_sources import ImportItem
 from annotation.services.imports import ImportReport, OutcomeCallback, images_import
+from annotation.services.simulation import SimulationOutcome, votes_simulate
+from annotation.services.training import SMALL_CPU_TRAINING_CONFIG
 from annotation.signals import images_imported
 
 DEMO_PROJECT_NAME = "Demo: London faces"
@@ -31,6 +34,21 @@ DEMO_ACCOUNTS = (
 # Folder -> (search keyword stored as metadata, class of its gold images).
 DEMO_FOLDERS = {"neutral": ("neutral face", "neutral"), "smiling": ("smiling face", "happiness")}
 GOLD_PER_FOLDER = 8
+DEMO_DESCRIPTION = (
+    "Posed portraits from the Face Research Lab London Set, neutral and smiling. Half the votes each face needs "
+    "come from a simulated crowd; the rest is yours to give."
+)
+# Share of each image's wanted votes the demo simulates: the rest is work for real annotators.
+SIMULATED_SHARE = 0.5
+# When a simulated annotator gets a face wrong, what they answer instead: relative weights per
+# true class, after the confusions people make on posed faces (a neutral face read as sad or
+# angry, a smile as surprise or neutral). Classes not listed get weight 1.
+DEMO_CONFUSIONS = {
+    "neutral": {"sadness": 8, "anger": 4, "surprise": 2, "happiness": 2},
+    "happiness": {"surprise": 6, "neutral": 6, "disgust": 1},
+}
+# The demo trains the platform's small CPU configuration (see annotation.services.training).
+DEMO_TRAINING_CONFIG = SMALL_CPU_TRAINING_CONFIG
 ATTRIBUTION = (
     "Photos: DeBruine, L., & Jones, B. (2017). Face Research Lab London Set (Version 5). figshare. "
     "doi:10.6084/m9.figshare.5047666.v5. CC BY 4.0. Downscaled to 450x450 and re-encoded."
@@ -55,7 +73,8 @@ def demo_load(*, photos_dir: Path | None = None, on_outcome: OutcomeCallback | N
     photos_dir = photos_dir or demo_photos_dir()
     with transaction.atomic():
         project, _ = Project.objects.get_or_create(
-            name=DEMO_PROJECT_NAME, defaults={"licence_text": ATTRIBUTION, "votes_wanted": 40}
+            name=DEMO_PROJECT_NAME,
+            defaults={"licence_text": ATTRIBUTION, "votes_wanted": 40, "description": DEMO_DESCRIPTION},
         )
         summary = DemoSummary(project=project, accounts_created=_demo_accounts(project))
     admin = User.objects.get(username=DEMO_ACCOUNTS[0][0])
@@ -115,3 +134,41 @@ def _demo_gold(project: Project) -> int:
         )
         marked += Image.objects.filter(pk__in=ids).update(is_gold=True, gold_label=label)
     return marked
+
+
+def demo_true_labels(project: Project) -> dict[int, int]:
+    """Image id -> the class each demo photo really shows (its folder: neutral or smiling)."""
+    labels = {}
+    for folder, (_, class_name) in DEMO_FOLDERS.items():
+        label = project.classes.index(class_name)
+        for pk in Image.objects.filter(project=project, source__startswith=f"demo/london/{folder}/").values_list(
+            "pk", flat=True
+        ):
+            labels[pk] = label
+    return labels
+
+
+def demo_confusion(project: Project) -> np.ndarray:
+    """``(K, K)`` wrong-answer weights for the project's classes (see ``DEMO_CONFUSIONS``)."""
+    classes = list(project.classes)
+    weights = np.ones((len(classes), len(classes)))
+    for true_name, row in DEMO_CONFUSIONS.items():
+        if true_name in classes:
+            for wrong_name, weight in row.items():
+                if wrong_name in classes:
+                    weights[classes.index(true_name), classes.index(wrong_name)] = weight
+    return weights
+
+
+def demo_votes_simulate(*, project: Project) -> SimulationOutcome:
+    """Half the wanted votes on every ready demo photo, following what each photo shows."""
+    per_image = max(1, round(project.votes_wanted * SIMULATED_SHARE))
+    return votes_simulate(
+        project=project,
+        annotators=per_image + 10,
+        votes_per_image=per_image,
+        spammers=0.05,
+        true_labels=demo_true_labels(project),
+        confusion=demo_confusion(project),
+        compound_fraction=0.0,
+    )

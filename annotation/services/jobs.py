@@ -41,6 +41,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from annotation.errors import ServiceError
 from annotation.models import Job, JobStatus, Project
 
 logger = logging.getLogger(__name__)
@@ -286,12 +287,23 @@ def job_running(job_id: int) -> Iterator[JobReporter | None]:
             lease_owner="",
             finished_at=timezone.now(),
             error=f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc()}"[:20000],
-            message=str(exc)[:500] or type(exc).__name__,
+            message=job_failure_sentence(exc)[:500],
         )
         raise
     finally:
         heartbeat.stop()
     mine.update(status=JobStatus.SUCCEEDED, lease_owner="", progress=1.0, finished_at=timezone.now())
+
+
+def job_failure_sentence(exc: BaseException) -> str:
+    """What a page shows for a failed job: a service's own sentence, or a sentence around a
+    library's message (the traceback stays in ``Job.error``)."""
+    if isinstance(exc, ServiceError):
+        return exc.message
+    text = str(exc).strip().rstrip(".")
+    if not text:
+        return f"The job stopped on an unexpected error ({type(exc).__name__}); the details are in the job's error log."
+    return f"The job stopped on an error: {text[0].upper()}{text[1:]}."
 
 
 def job_set_result(*, job_id: int, result: dict[str, Any], message: str = "") -> None:

@@ -13,13 +13,16 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from annotation.models import Image, ImageStatus, Project, Qualification
+from annotation.models import Assignment, Image, ImageStatus, Project, Qualification
+from annotation.models.assignment import AssignmentStatus
 from annotation.sql import fetch_prepared
 
 # The project-wide "remaining" count scans the project's images, so each process keeps it for a
 # few seconds instead of recounting it on every vote (no cache round trip on the vote path).
 REMAINING_CACHE_S = 5
 _remaining: TTLCache[tuple[int, float], int] = TTLCache(maxsize=1024, ttl=REMAINING_CACHE_S)
+# "Left for you" per (annotator, project), with the annotator's vote count when it was counted.
+_left: TTLCache[tuple[int, int, float], tuple[int, int]] = TTLCache(maxsize=8192, ttl=REMAINING_CACHE_S)
 _remaining_lock = threading.Lock()
 
 
@@ -33,10 +36,10 @@ class Progress:
 
 def annotator_progress(*, annotator: AbstractBaseUser, project: Project) -> Progress:
     """The annotator's votes in ``project`` today (server day) and in total, and how many
-    images of the project still need votes (``remaining``, refreshed every few seconds)."""
+    images are left for them (``remaining``: :func:`annotator_remaining`)."""
     midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
     today, total = annotator_vote_counts(annotator_id=annotator.pk, project_id=project.pk, midnight=midnight)
-    remaining = project_remaining(project=project)
+    remaining = annotator_remaining(annotator_id=annotator.pk, project=project, total=total)
     return Progress(today=today, total=total, remaining=remaining, finished=remaining == 0)
 
 
@@ -88,6 +91,40 @@ _COUNT_VOTES_PG_SQL = """
     FROM annotation_vote v INNER JOIN annotation_image i ON i.id = v.image_id
     WHERE v.annotator_id = %(annotator)s::integer AND i.project_id = %(project)s::bigint
 """
+
+
+def annotator_remaining(*, annotator_id: int, project: Project, total: int) -> int:
+    """Images "left for you": ready, regular images of ``project`` that still need votes and
+    were never served to the annotator, plus those reserved for them now. Counted every
+    ``REMAINING_CACHE_S`` seconds per annotator and process (a bounded memo, no cache round trip
+    on the vote path); in between, each of the annotator's own votes (``total``, their vote count
+    now) takes one off at once, so the number moves with every answer."""
+    if not REMAINING_CACHE_S:
+        return _count_left_for(annotator_id, project)
+    key = (annotator_id, project.pk, project.created_at.timestamp())
+    with _remaining_lock:
+        cached = _left.get(key)
+    if cached is None:
+        cached = (_count_left_for(annotator_id, project), total)
+        with _remaining_lock:
+            _left[key] = cached
+    left, total_then = cached
+    return max(0, left - max(0, total - total_then))
+
+
+def _count_left_for(annotator_id: int, project: Project) -> int:
+    # An image is served to an annotator once (one assignment per annotator and image). What is
+    # left: the project's images that still need votes, less those among them already served to
+    # the annotator, plus their open reservations. Counted from the annotator's side (their
+    # assignments), so the cost grows with their history, not with the project's size.
+    mine = Assignment.objects.filter(annotator_id=annotator_id, image__project=project, image__is_gold=False)
+    served_needing = (
+        mine.filter(image__status=ImageStatus.READY)
+        .filter(image__counted_votes__lt=F("image__votes_wanted") - F("image__reserved"))
+        .count()
+    )
+    reserved = mine.filter(status=AssignmentStatus.OPEN).count()
+    return max(0, project_remaining(project=project) - served_needing) + reserved
 
 
 def project_remaining(*, project: Project) -> int:

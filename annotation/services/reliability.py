@@ -51,6 +51,8 @@ RUN_DEFAULTS: dict[str, Any] = {
     "min_class_size": 20,
     "test_fraction": 0.2,  # the released RAF-DB benchmark's train:test = 4:1
     "seed": 0,
+    # Images with fewer counted votes stay out of the subsets; None: the project's subset_min_votes.
+    "min_votes": None,
 }
 Progress = Callable[[float, str], None]
 
@@ -69,6 +71,8 @@ def reliability_params_clean(*, method: str, params: dict[str, Any] | None) -> d
         FilterRule(fraction=float(cleaned["keep_fraction"]), min_accuracy=cleaned["min_accuracy"])
         if int(cleaned["min_class_size"]) < 0 or not 0 < float(cleaned["test_fraction"]) < 1:
             raise ValueError("min_class_size must be >= 0 and test_fraction in (0, 1)")
+        if cleaned["min_votes"] is not None and int(cleaned["min_votes"]) < 1:
+            raise ValueError("min_votes must be at least 1")
         int(cleaned["seed"])
     except (TypeError, ValueError) as exc:
         raise ServiceError(f"Invalid parameters: {exc}", code="invalid_params") from exc
@@ -84,6 +88,8 @@ def reliability_run_start(
 ) -> ReliabilityRun:
     """Queue a run, or return the project's run that is already queued or running."""
     cleaned = reliability_params_clean(method=method, params=params)
+    if cleaned["min_votes"] is None:
+        cleaned["min_votes"] = project.subset_min_votes
     from annotation.tasks import reliability_run_task  # the task module imports this one
 
     # A run whose worker died is sent again (or failed) first, so it is never "active" forever.
@@ -205,15 +211,11 @@ def reliability_run_execute(*, run: ReliabilityRun, progress: Progress | None = 
         )
         is_gold = np.isin(fit_table.image_ids, np.fromiter(gold_labels, dtype=np.int64, count=len(gold_labels)))
         counted = np.flatnonzero(~is_gold)  # (n_counted_images,) rows of fit_table that get results
-        part = partition(
-            result.distribution[counted],
-            classes=table.classes,
-            min_class_size=int(params["min_class_size"]),
-            test_fraction=float(params["test_fraction"]),
-            seed=int(params["seed"]),
-        )
+        min_votes = int(params["min_votes"] or project.subset_min_votes)
+        enough = np.asarray(result.counts)[counted].sum(axis=1) >= min_votes  # (n_counted_images,)
+        part = _partition_enough(result.distribution[counted], enough, table.classes, params)
     except ValueError as exc:
-        raise ServiceError(str(exc), code="estimation_failed") from exc
+        raise ServiceError(f"The reliability estimate could not be computed: {exc}.", code="estimation_failed") from exc
     report(0.85, "writing results")
     metrics: dict[str, Any] = {
         **result.summary(),
@@ -223,16 +225,27 @@ def reliability_run_execute(*, run: ReliabilityRun, progress: Progress | None = 
         "basic": int(np.sum(part.subset == "basic")),
         "compound": int(np.sum(part.subset == "compound")),
         "dropped_classes": list(part.dropped),
+        "min_votes": min_votes,
+        "left_out_few_votes": int(np.sum(~enough)),
     }
     scored = np.flatnonzero(is_gold)
     if scored.shape[0]:
         truth = np.array([gold_labels[int(i)] for i in fit_table.image_ids[scored].tolist()], dtype=np.int64)
         metrics.update(gold_score(result.labels[scored], truth).as_metrics())
+    accuracy = annotator_accuracy(fit_table, result.labels)
     annotator_rows = [
-        AnnotatorReliability(run=run, annotator_id=int(user_id), reliability=float(rel), kept=bool(kept), votes=int(n))
-        for user_id, rel, kept, n in zip(
+        AnnotatorReliability(
+            run=run,
+            annotator_id=int(user_id),
+            reliability=float(rel),
+            accuracy=float(acc),
+            kept=bool(kept),
+            votes=int(n),
+        )
+        for user_id, rel, acc, kept, n in zip(
             fit_table.annotator_ids.tolist(),
             np.nan_to_num(result.reliability).tolist(),
+            accuracy.tolist(),
             result.kept.tolist(),
             result.votes.tolist(),
             strict=True,
@@ -274,3 +287,34 @@ def reliability_run_execute(*, run: ReliabilityRun, progress: Progress | None = 
     run.refresh_from_db()
     report(1.0, "done")
     return run
+
+
+def annotator_accuracy(table: VoteTable, labels: np.ndarray) -> np.ndarray:
+    """``(n_annotators,)`` each annotator's share of votes equal to the image's estimated label
+    ``labels`` ``(n_images,)``: an estimated accuracy, a probability whatever the method."""
+    hit = (table.label == np.asarray(labels)[table.image]).astype(np.float64)  # (n_votes,)
+    n = np.bincount(table.annotator, minlength=table.n_annotators)
+    return np.bincount(table.annotator, weights=hit, minlength=table.n_annotators) / np.maximum(n, 1)
+
+
+def _partition_enough(distribution: np.ndarray, enough: np.ndarray, classes: tuple[str, ...], params: dict) -> Any:
+    """:func:`partition` over the images with enough votes; the others get no subset."""
+    from reliability.subsets import Partition
+
+    n = distribution.shape[0]
+    if not enough.any():  # no image has enough votes yet: no subsets, the run still rates annotators
+        empty = np.full(n, "", dtype="<U1")
+        return Partition(subset=empty, label=np.full(n, -1, dtype=np.int64), name=empty, split=empty, dropped=())
+    inner = partition(
+        np.asarray(distribution)[enough],
+        classes=classes,
+        min_class_size=int(params["min_class_size"]),
+        test_fraction=float(params["test_fraction"]),
+        seed=int(params["seed"]),
+    )
+    subset = np.full(n, "", dtype=inner.subset.dtype if inner.subset.size else "<U8")
+    label = np.full(n, -1, dtype=np.int64)
+    name = np.full(n, "", dtype=inner.name.dtype if inner.name.size else "<U40")
+    split = np.full(n, "", dtype=inner.split.dtype if inner.split.size else "<U5")
+    subset[enough], label[enough], name[enough], split[enough] = inner.subset, inner.label, inner.name, inner.split
+    return Partition(subset=subset, label=label, name=name, split=split, dropped=inner.dropped)

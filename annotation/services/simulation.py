@@ -8,6 +8,7 @@ non-gold images, keeping ``Image.counted_votes`` equal to the counted votes and 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,8 +39,16 @@ def votes_simulate(
     spammers: float = 0.05,
     adversarial: float = 0.0,
     seed: int = 0,
+    true_labels: Mapping[int, int] | None = None,
+    confusion: np.ndarray | None = None,
+    compound_fraction: float = 0.2,
 ) -> SimulationOutcome:
-    """Create simulated annotators and their votes (see the module docstring)."""
+    """Create simulated annotators and their votes (see the module docstring).
+
+    ``true_labels`` (image id -> class index) fixes the true class of known photos; images it
+    does not name get a drawn one. ``confusion`` is passed to
+    :func:`reliability.simulation.simulate_crowd` (which wrong answers are likely).
+    """
     per_image = votes_per_image if votes_per_image is not None else project.votes_wanted
     if annotators < 1 or per_image < 1:
         raise ServiceError("annotators and votes per image must be positive", code="invalid")
@@ -59,15 +68,21 @@ def votes_simulate(
             raise ServiceError("the project has no ready images", code="no_images")
         info = np.array(images, dtype=np.int64)  # (n_images, 4)
         capacity = np.clip(info[:, 1] - info[:, 2] - info[:, 3], 0, per_image)
+        fixed = None
+        if true_labels is not None:
+            drawn = np.random.default_rng(seed + 1).integers(0, len(project.classes), size=info.shape[0])
+            fixed = np.array([true_labels.get(int(pk), int(d)) for pk, d in zip(info[:, 0], drawn, strict=True)])
         crowd = simulate_crowd(
             n_images=info.shape[0],
             n_annotators=annotators,
             votes_per_image=per_image,
             spammer_fraction=spammers,
             adversarial_fraction=adversarial,
-            compound_fraction=0.2,
+            compound_fraction=compound_fraction,
             classes=tuple(project.classes),
             seed=seed,
+            true_label=fixed,
+            confusion=confusion,
         )
         users, created = _simulated_users(project=project, count=annotators, seed=seed, user_model=user_model)
         user_ids = np.array([u.pk for u in users], dtype=np.int64)

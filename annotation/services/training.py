@@ -29,6 +29,25 @@ from annotation.models import Face, ImageReliability, JobStatus, Project, Reliab
 from annotation.services.jobs import JobReporter, job_cancel, job_create, job_enqueue, job_set_result
 
 JOB_KIND = "training"
+# A small CPU training: the DLP-CNN recipe at toy size (narrow layers, LP loss over the batch,
+# 120 iterations), so it finishes in a minute or two on 2 cores. It is the demo's model (predict
+# works out of the box) and the runs page's "Small" preset. Only existing training options: when
+# training/ ships its own documented CPU configuration, point this name at it.
+SMALL_CPU_TRAINING_CONFIG = {
+    "loss": "lp",
+    "neighbours": "batch",
+    "k": 3,
+    "iters": 120,
+    "batch_size": 16,
+    "lr_steps": [90],
+    "channels": [8, 8, 16, 16, 32, 32],
+    "feature_dim": 32,
+    "eval_every": 0,
+    "checkpoint_every": 50,
+    "device": "cpu",
+}
+# Fewer training images than this make a run that says nothing; the start refuses it.
+MIN_TRAINING_IMAGES = 10
 SUBSETS = ("basic", "compound")
 # Set by the service, never by the request: where data and outputs live on the worker.
 RESERVED_CONFIG = ("data", "out", "progress", "subset")
@@ -70,6 +89,11 @@ def _training_config(overrides: dict[str, Any], subset: str) -> dict[str, Any]:
     values = config.to_dict()
     for name in ("data", "out"):
         values.pop(name)
+    if "log_every" not in overrides and values["device"] == "cpu":
+        # Progress, and with it cancellation, is checked at each log line. On a CPU an iteration
+        # can take seconds, so every iteration logs and a cancel takes effect within one; on a GPU
+        # the default (20 iterations, well under a second) keeps the loop free of per-step syncs.
+        values["log_every"] = 1
     return values
 
 
@@ -94,8 +118,11 @@ def training_run_start(
     subset: str = "basic",
     config: dict[str, Any] | None = None,
     created_by: AbstractBaseUser | None,
+    make_current: bool = False,
 ) -> TrainingRun:
-    """Create a TrainingRun on ``reliability_run`` (default: the project's current run) and enqueue it."""
+    """Create a TrainingRun on ``reliability_run`` (default: the project's current run) and enqueue it.
+
+    ``make_current``: the finished run becomes the project's current model (the demo's run)."""
     if reliability_run is None:
         reliability_run = ReliabilityRun.objects.filter(project=project, is_current=True).first()
         if reliability_run is None:
@@ -109,16 +136,10 @@ def training_run_start(
     if subset not in SUBSETS:
         raise ServiceError(f"subset must be one of {', '.join(SUBSETS)}", code="invalid_subset")
     values = _training_config(config or {}, subset)
-    rows = _usable_rows(reliability_run, subset)
-    splits = {row.split for row, _ in rows}
-    if "train" not in splits:
-        raise ServiceError(
-            f"The reliability run has no {subset} training images with an aligned face.",
-            code="no_training_images",
-            status_code=409,
-        )
+    training_subset_check(reliability_run=reliability_run, subset=subset)
     with transaction.atomic():
-        job = job_create(kind=JOB_KIND, project=project, created_by=created_by, params={"subset": subset})
+        params = {"subset": subset, "make_current": bool(make_current)}
+        job = job_create(kind=JOB_KIND, project=project, created_by=created_by, params=params)
         run = TrainingRun.objects.create(
             project=project,
             reliability_run=reliability_run,
@@ -133,6 +154,35 @@ def training_run_start(
 
         job_enqueue(job=job, task=training_run_execute_task, args=(run.pk,), queue="gpu")
     return run
+
+
+def training_subset_check(*, reliability_run: ReliabilityRun, subset: str) -> None:
+    """Refuse, with a sentence, a subset a classifier cannot learn from: no training images,
+    fewer than ``MIN_TRAINING_IMAGES`` of them, or fewer than two classes."""
+    train = [row for row, _ in _usable_rows(reliability_run, subset) if row.split == "train"]
+    classes = {row.label if subset == "basic" else row.subset_label for row in train}
+    where = f"The {subset} subset of reliability run {reliability_run.pk}"
+    if not train:
+        raise ServiceError(
+            f"{where} has no training images with an aligned face; collect more votes or wait for face "
+            "detection, then recompute reliability.",
+            code="no_training_images",
+            status_code=409,
+        )
+    if len(classes) < 2:
+        raise ServiceError(
+            f"{where} has training images of only one class; a classifier needs at least two. "
+            "Collect more votes on other expressions, or lower the minimum class size, and recompute reliability.",
+            code="one_class",
+            status_code=409,
+        )
+    if len(train) < MIN_TRAINING_IMAGES:
+        raise ServiceError(
+            f"{where} has {len(train)} training images with an aligned face; training needs at least "
+            f"{MIN_TRAINING_IMAGES}.",
+            code="too_few_images",
+            status_code=409,
+        )
 
 
 def training_run_cancel(*, run: TrainingRun) -> TrainingRun:
@@ -205,6 +255,20 @@ def _format_eta(seconds: float) -> str:
     )
 
 
+def training_run_discard_if_stopped(*, run_id: int) -> bool:
+    """Delete the checkpoint (from storage) and the local work folder of a run whose job failed
+    or was cancelled: only a run that may resume needs them. True when something was stopped."""
+    run = TrainingRun.objects.select_related("job").filter(pk=run_id).first()
+    if run is None or run.job is None or run.job.status not in (JobStatus.FAILED, JobStatus.CANCELLED):
+        return False
+    stored = run.artefacts.pop("checkpoint", None)
+    if stored:
+        default_storage.delete(stored)
+        TrainingRun.objects.filter(pk=run.pk).update(artefacts=run.artefacts)
+    shutil.rmtree(work_dir(run), ignore_errors=True)
+    return True
+
+
 def training_run_execute(*, run: TrainingRun, reporter: JobReporter) -> TrainingRun:
     """The task body: export, train (resuming from the last checkpoint), evaluate, export, store."""
     from training.config import TrainConfig
@@ -241,9 +305,10 @@ def training_run_execute(*, run: TrainingRun, reporter: JobReporter) -> Training
         done = record.iteration - first_iteration
         rate = done / max(time.monotonic() - started, 1e-9)
         eta = _format_eta((total - record.iteration) / rate) if rate > 0 else "?"
+        # The bar is the share of the work done: training is about 90% of a run.
         reporter(
-            0.05 + 0.85 * record.iteration / total,
-            f"iteration {record.iteration}/{total} · loss {record.loss:.4f} · ETA {eta}",
+            0.9 * record.iteration / total,
+            f"iteration {record.iteration:,} of {total:,} · loss {record.loss:.4f} · about {eta} left",
         )
 
     result = train(
@@ -268,6 +333,8 @@ def training_run_execute(*, run: TrainingRun, reporter: JobReporter) -> Training
     run.metrics = {"iterations": result.iterations, "softmax_validation": result.metrics, **summary(evaluation)}
     TrainingRun.objects.filter(pk=run.pk).update(metrics=run.metrics)
     job_set_result(job_id=run.job_id, result={"training_run": run.pk, **run.metrics}, message="Finished")
+    if run.job is not None and run.job.params.get("make_current") and "onnx" in run.artefacts:
+        Project.objects.filter(pk=run.project_id).update(current_model=run)
     # The checkpoint (optimizer state and feature bank) is only needed to resume.
     stored_checkpoint = run.artefacts.pop("checkpoint", None)
     if stored_checkpoint:

@@ -42,7 +42,7 @@ from annotation.services.assignment import (
     claim_ctes,
     claim_params,
 )
-from annotation.services.progress import Progress, annotator_progress, project_remaining
+from annotation.services.progress import Progress, annotator_progress, annotator_remaining
 from annotation.sql import fetch_prepared
 
 LATE_NOTICE = (
@@ -465,7 +465,7 @@ def _vote_and_claim(
         except ServiceError:
             following = []
     if merged.today is not None and merged.total is not None:
-        remaining = project_remaining(project=project)
+        remaining = annotator_remaining(annotator_id=annotator.pk, project=project, total=merged.total)
         progress = Progress(today=merged.today, total=merged.total, remaining=remaining, finished=remaining == 0)
     else:  # the first vote of the day (or no counters): the progress service starts the day
         progress = annotator_progress(annotator=annotator, project=project)

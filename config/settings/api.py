@@ -17,6 +17,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Crowd votes on face photos into a reliable facial-expression dataset.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and ReDoc come from drf-spectacular-sidecar's static files, so /api/docs/ and
+    # /api/redoc/ work without internet access (no CDN).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "JobStatusEnum": "annotation.models.job.JobStatus",
         "ImageStatusEnum": "annotation.models.image.ImageStatus",

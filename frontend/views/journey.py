@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import math
+from datetime import datetime
+
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils import timezone
 
 from annotation.errors import ServiceError
 from annotation.models import Project, Qualification
 from annotation.permissions import ADMIN, ANNOTATOR, RESEARCHER, has_role
+from annotation.selectors.projects import projects_progress
 from annotation.services.qualification import (
     project_tutorial_update,
     qualification_get,
@@ -28,13 +32,16 @@ from frontend.views.gold_images import QUIZ_SESSION_KEY
 from frontend.views.studies import participant_gate, participant_quiz_failed
 
 
-@login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """Projects, each with the user's next step (tutorial, quiz, label) and, for staff, the dashboard."""
+    """Projects, each with the user's next step (tutorial, quiz, label) and, for staff, the dashboard;
+    for visitors, the landing page that says what RAF is."""
+    if not request.user.is_authenticated:
+        return page(request, "landing.html", {"nav": "landing"})
     if (elsewhere := participant_gate(request)) is not None:
         return elsewhere  # a study participant's account only ever sees its study
     projects = list(Project.objects.order_by("name"))
     standing = {q.project_id: q for q in Qualification.objects.filter(annotator=request.user, project__in=projects)}
+    progress = projects_progress(project_ids=[p.pk for p in projects])
     rows = []
     for project in projects:
         qualification = standing.get(project.pk)
@@ -44,7 +51,9 @@ def home(request: HttpRequest) -> HttpResponse:
             step = ("Take the quiz", "frontend:quiz")
         else:
             step = ("Label faces", "frontend:label")
-        rows.append({"project": project, "step": step, "qualification": qualification})
+        rows.append(
+            {"project": project, "step": step, "qualification": qualification, "progress": progress.get(project.pk)}
+        )
     return page(
         request,
         "home.html",
@@ -113,6 +122,21 @@ def tutorial_edit(request: HttpRequest, project_id: int) -> HttpResponse:
     return page(request, "tutorial_edit.html", {"project": project, "form": form})
 
 
+def wait_words(when: datetime | None) -> str:
+    """How long until ``when``, as a phrase: "in less than a minute", "in 9 minutes", "in 1 hour 5 minutes"."""
+    if when is None:
+        return ""
+    seconds = (when - timezone.now()).total_seconds()
+    if seconds < 60:
+        return "in less than a minute"
+    minutes = math.ceil(seconds / 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = [f"{hours} hour{'s' if hours != 1 else ''}"] if hours else []
+    if minutes:
+        parts.append(f"{minutes} minute{'s' if minutes != 1 else ''}")
+    return "in " + " ".join(parts)
+
+
 @role_required(ANNOTATOR)
 def quiz(request: HttpRequest, project_id: int) -> HttpResponse:
     """GET draws an attempt; POST scores it and shows the score only (never the answers)."""
@@ -143,10 +167,17 @@ def quiz(request: HttpRequest, project_id: int) -> HttpResponse:
             return redirect("frontend:label", project_id=project.pk)
         if (screened_out := participant_quiz_failed(request)) is not None:
             return screened_out
-        return page(request, "quiz_result.html", {"project": project, "result": result})
+        waiting = result.retry_at is not None and result.retry_at > timezone.now()
+        return page(
+            request,
+            "quiz_result.html",
+            {"project": project, "result": result, "waiting": waiting, "retry_in": wait_words(result.retry_at)},
+        )
     retry_at = quiz_retry_at(qualification=qualification, project=project)
     if retry_at is not None:
-        return page(request, "quiz_wait.html", {"project": project, "retry_at": retry_at})
+        return page(
+            request, "quiz_wait.html", {"project": project, "retry_at": retry_at, "retry_in": wait_words(retry_at)}
+        )
     try:
         attempt = qualification_quiz_start(annotator=request.user, project=project)
     except ServiceError as exc:

@@ -34,6 +34,7 @@ def label(request: HttpRequest, project_id: int) -> HttpResponse:
                 "claim": f"/api/v1/projects/{project.pk}/claim",
                 "progress": f"/api/v1/projects/{project.pk}/progress",
                 "assignments": "/api/v1/assignments/",
+                "votes": "/api/v1/votes/",
             },
         },
     )

@@ -12,6 +12,7 @@ The pages only read; every change goes through the JSON API, which checks the ro
 
 from __future__ import annotations
 
+import json
 import mimetypes
 from pathlib import PurePosixPath
 from typing import Any
@@ -27,6 +28,7 @@ from annotation.permissions import ADMIN, RESEARCHER, has_role
 from annotation.selectors.reliability import reliability_run_annotators, reliability_run_list
 from annotation.selectors.training import training_run_list
 from annotation.services.exports import export_download_link
+from annotation.services.training import SMALL_CPU_TRAINING_CONFIG
 from frontend.access import page, role_required
 
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
@@ -42,6 +44,10 @@ DOWNLOADS = (
     ("config", "Configuration"),
     ("manifest", "Training manifest"),
 )
+
+
+# A run with one of these artefacts has a model zip to offer.
+MODEL_FILES = {"model", "onnx", "torchscript"}
 
 
 def job_view(job: Job | None, *, succeeded: bool | None = None) -> dict[str, Any]:
@@ -76,8 +82,58 @@ def figure(value: Any) -> str:
     return str(value)
 
 
-def figures(values: dict[str, Any] | None) -> list[tuple[str, str]]:
-    return [(key, figure(value)) for key, value in sorted((values or {}).items())]
+# How the pages name metrics and settings; other keys read as words ("snake_case" -> "Snake case").
+LABELS = {
+    "annotators": "Annotators",
+    "annotators_kept": "Annotators kept",
+    "cronbach_alpha": "Cronbach's alpha",
+    "krippendorff_alpha": "Krippendorff's alpha",
+    "basic": "Basic subset images",
+    "compound": "Compound subset images",
+    "dropped_classes": "Classes dropped (too few images)",
+    "min_votes": "Minimum counted votes per image",
+    "left_out_few_votes": "Images left out (too few votes)",
+    "min_class_size": "Minimum images per class",
+    "keep_fraction": "Share of annotators kept",
+    "test_fraction": "Share of images in test",
+    "iters": "Iterations",
+    "iterations": "Iterations",
+    "lr": "Learning rate",
+    "lambda_": "Loss weight λ",
+    "k": "LP neighbours k",
+    "batch_size": "Batch size",
+}
+
+
+def label_of(key: str) -> str:
+    """A metric or setting name as people read it."""
+    if key in LABELS:
+        return LABELS[key]
+    words = key.replace("_", " ").strip()
+    for short, long in (("svm", "SVM"), ("lda", "LDA"), ("em", "EM"), ("lp", "LP"), ("softmax", "softmax")):
+        words = " ".join(long if w == short else w for w in words.split(" "))
+    return words[:1].upper() + words[1:]
+
+
+def figures(values: dict[str, Any] | None) -> list[tuple[str, str, str]]:
+    """``(key, label, value)`` rows of a metrics or settings dict, sorted by key."""
+    return [(key, label_of(key), figure(value)) for key, value in sorted((values or {}).items())]
+
+
+def left_out_sentence(run: ReliabilityRun) -> str:
+    """How many images the run left out of the subsets for having too few counted votes."""
+    metrics = run.metrics or {}
+    left, minimum = metrics.get("left_out_few_votes"), metrics.get("min_votes")
+    if not run.succeeded or left is None or minimum is None:
+        return ""
+    images = "image" if left == 1 else "images"
+    votes = "vote" if minimum == 1 else "votes"
+    if not left:
+        return f"Every image had at least {minimum} counted {votes} (the project's minimum), so none was left out."
+    return (
+        f"{left} {images} had fewer than {minimum} counted {votes} (the project's minimum) and "
+        f"{'was' if left == 1 else 'were'} left out of the subsets."
+    )
 
 
 # What each estimator is, for the run page (the method names are reliability.pipeline.METHODS).
@@ -206,11 +262,13 @@ def reliability_run_page(request: HttpRequest, run_id: int) -> HttpResponse:
             "gold_missing": gold_missing_reason(run.metrics),
             "metrics": figures(run.metrics),
             "params": figures(run.params),
+            "left_out": left_out_sentence(run),
             "classes": subset_class_counts(run),
             "annotators": annotators,
             "exports": export_rows(run),
             "trainings": trainings,
             "losses": LOSSES,
+            "small_config_json": json.dumps(SMALL_CPU_TRAINING_CONFIG),
             "project_nav": "runs",
         },
     )
@@ -244,6 +302,7 @@ def training_run_page(request: HttpRequest, run_id: int) -> HttpResponse:
             "metrics": figures(run.metrics),
             "plots": plots,
             "downloads": downloads,
+            "has_model": job["status"] == JobStatus.SUCCEEDED and bool(MODEL_FILES & set(artefacts)),
             "project_nav": "runs",
         },
     )

@@ -85,7 +85,8 @@ def test_it_votes_and_returns_the_next_assignment_and_progress():
     assert body["vote"]["label"] == 2 and body["vote"]["counted"] is True and body["vote"]["late"] is False
     assert body["notice"] is None
     assert len(body["next"]) == 2 and a["image"]["id"] not in {n["image"]["id"] for n in body["next"]}
-    assert body["progress"] == {"today": 1, "total": 1, "remaining": 3, "finished": False}
+    # "remaining" is what is left for this annotator: the voted image is no longer theirs to answer.
+    assert body["progress"] == {"today": 1, "total": 1, "remaining": 2, "finished": False}
     assert Vote.objects.filter(annotator=user).count() == 1
     assert_counters_consistent(project)
 

@@ -25,7 +25,7 @@ def test_it_records_a_failure_with_its_reason() -> None:
         raise ValueError("bad input file")
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED
-    assert job.message == "bad input file"
+    assert job.message == "The job stopped on an error: Bad input file."
     assert "ValueError" in job.error
 
 

@@ -28,10 +28,10 @@ def test_it_loads_the_demo_once_and_changes_nothing_the_second_time(django_captu
     snapshot = sorted(Image.objects.filter(project=project).values_list("pk", "sha256", "is_gold", "gold_label"))
 
     with django_capture_on_commit_callbacks(execute=True):
-        second = load()
+        second = load("--no-train")
     counted = Vote.objects.filter(counted=True).count()
     with django_capture_on_commit_callbacks(execute=True):
-        third = load()
+        third = load("--no-train")
 
     assert "photos imported 128" in first and "photos imported 0, already there 128" in second
     after = sorted(Image.objects.filter(project=project).values_list("pk", "sha256", "is_gold", "gold_label"))
@@ -45,13 +45,22 @@ def test_it_loads_the_demo_once_and_changes_nothing_the_second_time(django_captu
         assert project.classes[image.gold_label] == expected
     # The face detector found every frontal demo face, so every photo is served.
     assert not Image.objects.filter(project=project, status=ImageStatus.NEEDS_FACE).exists()
-    # Simulated votes fill the regular images, once, and a reliability run is current.
+    # Simulated votes fill half of what each regular image wants (the rest is left for annotators),
+    # once, and a reliability run is current.
     regular = Image.objects.filter(project=project, is_gold=False)
-    assert all(image.counted_votes == image.votes_wanted for image in regular)
-    assert counted == regular.count() * project.votes_wanted
-    assert "simulate_votes skipped" in third and Vote.objects.filter(counted=True).count() == counted
+    assert all(image.counted_votes == image.votes_wanted // 2 for image in regular)
+    assert counted == regular.count() * (project.votes_wanted // 2)
+    assert "simulated votes skipped" in third and Vote.objects.filter(counted=True).count() == counted
     run = ReliabilityRun.objects.get(project=project, is_current=True)
     assert run.annotators.filter(kept=True).exists() and run.images.count() == regular.count()
+    # The votes follow what the photos show: the basic subset holds neutral and happy faces, and
+    # most photos get their folder's class.
+    basic = set(run.images.filter(subset="basic").values_list("label", flat=True))
+    assert {project.classes.index("neutral"), project.classes.index("happiness")} <= basic
+    truth = {"neutral": project.classes.index("neutral"), "smiling": project.classes.index("happiness")}
+    right = sum(truth[row.image.source.split("/")[2]] == row.label for row in run.images.select_related("image"))
+    assert right >= 0.85 * regular.count()
+    assert all(0 <= a.accuracy <= 1 for a in run.annotators.all())
 
 
 def test_it_creates_one_login_per_role_and_qualifies_the_annotator() -> None:

@@ -34,6 +34,7 @@ MATRIX: dict[str, dict[str, set[str]]] = {
     "assignment-list": {"GET": {ANNOTATOR, ADMIN}},
     "assignment-vote": {"POST": {ANNOTATOR, ADMIN}},
     "assignment-report": {"POST": {ANNOTATOR, ADMIN}},
+    "vote-undo": {"POST": {ANNOTATOR, ADMIN}},
     "vote-list": {"GET": MEMBERS},
     "image-list": {"GET": {RESEARCHER, ADMIN}},
     "image-detail": {"GET": {RESEARCHER, ADMIN}},

@@ -80,7 +80,7 @@ def test_a_failed_run_leaves_the_current_run_alone(
         run = reliability_run_start(project=simulated_project)
     run.refresh_from_db()
     current.refresh_from_db()
-    assert run.job.status == JobStatus.FAILED and "the votes could not be read" in run.job.message
+    assert run.job.status == JobStatus.FAILED and "the votes could not be read" in run.job.message.lower()
     assert not run.succeeded and not run.is_current
     assert current.is_current
     assert not ImageReliability.objects.filter(run=run).exists()
@@ -183,3 +183,31 @@ def test_a_project_without_gold_votes_has_no_gold_accuracy() -> None:
     run.refresh_from_db()
     assert "gold_accuracy" not in run.metrics and run.metrics["gold_votes"] == 0
     assert all(row.posterior is not None for row in ImageReliability.objects.filter(run=run))
+
+
+def test_it_leaves_images_with_too_few_counted_votes_out_of_the_subsets(simulated_project) -> None:
+    simulated_project.subset_min_votes = 8
+    simulated_project.save()
+    thin = list(simulated_project.images.order_by("pk").values_list("pk", flat=True)[:10])
+    from annotation.models import Image, Vote
+
+    for image_id in thin:
+        doomed = Vote.objects.filter(image_id=image_id).order_by("pk")[:3]
+        Vote.objects.filter(pk__in=[v.pk for v in doomed]).delete()
+        Image.objects.filter(pk=image_id).update(counted_votes=5)
+    run = reliability_run_start(project=simulated_project, params={"min_class_size": 0})
+    reliability_run_execute(run=run)
+    run.refresh_from_db()
+    assert run.params["min_votes"] == 8
+    assert run.metrics["left_out_few_votes"] == 10 and run.metrics["min_votes"] == 8
+    assert not ImageReliability.objects.filter(run=run, image_id__in=thin).exclude(subset="").exists()
+    assert ImageReliability.objects.filter(run=run).exclude(subset="").exists()
+    # Each annotator's estimated accuracy is a share of their votes.
+    assert all(0 <= row.accuracy <= 1 for row in AnnotatorReliability.objects.filter(run=run))
+
+
+def test_it_still_rates_annotators_when_no_image_has_enough_votes(simulated_project) -> None:
+    run = reliability_run_execute(run=reliability_run_start(project=simulated_project, params={"min_votes": 50}))
+    assert run.succeeded and run.metrics["left_out_few_votes"] == 120 and run.metrics["basic"] == 0
+    assert not ImageReliability.objects.filter(run=run).exclude(subset="").exists()
+    assert AnnotatorReliability.objects.filter(run=run).count() == 20

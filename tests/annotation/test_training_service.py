@@ -112,7 +112,7 @@ class KillingReporter(JobReporter):
 
     def __call__(self, progress: float, message: str = "", *, force: bool = False) -> None:
         super().__call__(progress, message, force=True)
-        if message.startswith("iteration 5/") or message.startswith("iteration 6/"):
+        if message.startswith("iteration 5 of") or message.startswith("iteration 6 of"):
             raise KilledWorker
 
 
@@ -133,7 +133,7 @@ def test_it_resumes_from_the_last_checkpoint_after_a_worker_kill(project_with_la
 
     training_run_execute(run=TrainingRun.objects.get(pk=run.pk), reporter=Recording(run.job))
     iterations = [m for m in messages if m.startswith("iteration")]
-    assert iterations[0].startswith("iteration 5/6") and "ETA" in iterations[0]
+    assert iterations[0].startswith("iteration 5 of 6") and "left" in iterations[0]
     assert TrainingRun.objects.get(pk=run.pk).metrics["iterations"] == 6
 
 
@@ -160,3 +160,63 @@ def test_it_cancels_a_queued_run(project_with_labels: Project) -> None:
     response = client.post(f"/api/v1/training-runs/{run.pk}/cancel")
     assert response.json()["job"]["status"] == "cancelled"
     assert client.post(f"/api/v1/training-runs/{run.pk}/cancel").status_code == 409
+
+
+@pytest.mark.django_db
+def test_it_refuses_with_a_sentence_a_subset_of_one_class(project_with_labels: Project) -> None:
+    ImageReliability.objects.filter(label__gt=0).update(split="")
+    with pytest.raises(ServiceError) as error:
+        training_run_start(project=project_with_labels, config=TINY_CONFIG, created_by=None)
+    assert error.value.code == "one_class" and "at least two" in error.value.message
+    assert not TrainingRun.objects.exists()
+
+
+@pytest.mark.django_db
+def test_it_refuses_with_a_sentence_a_subset_of_too_few_images(project_with_labels: Project) -> None:
+    ImageReliability.objects.filter(label__gt=1).update(split="")
+    with pytest.raises(ServiceError) as error:
+        training_run_start(project=project_with_labels, config=TINY_CONFIG, created_by=None)
+    assert error.value.code == "too_few_images" and "at least 10" in error.value.message
+
+
+@pytest.mark.django_db
+def test_it_removes_a_cancelled_runs_checkpoint_and_work_folder(project_with_labels: Project) -> None:
+    from annotation.services.training import training_run_discard_if_stopped, work_dir
+
+    config = {**TINY_CONFIG, "log_every": 1, "checkpoint_every": 2}
+    run = training_run_start(project=project_with_labels, config=config, created_by=None)
+    Job.objects.filter(pk=run.job_id).update(status=JobStatus.RUNNING, **RUNNING_LEASE)
+    with pytest.raises(KilledWorker):
+        training_run_execute(run=run, reporter=KillingReporter(run.job, owner=RUNNING_LEASE["lease_owner"]))
+    run.refresh_from_db()
+    assert "checkpoint" in run.artefacts and work_dir(run).exists()
+    assert not training_run_discard_if_stopped(run_id=run.pk)  # still running: it may resume
+    Job.objects.filter(pk=run.job_id).update(status=JobStatus.CANCELLED, lease_owner="")
+
+    assert training_run_discard_if_stopped(run_id=run.pk)
+
+    run.refresh_from_db()
+    assert "checkpoint" not in run.artefacts and not work_dir(run).exists()
+
+
+@pytest.mark.django_db
+def test_it_stops_a_cpu_run_at_the_next_iteration_after_cancel(project_with_labels: Project) -> None:
+    from annotation.services.jobs import JobCancelled, job_cancel
+    from annotation.services.training import SMALL_CPU_TRAINING_CONFIG
+
+    config = {**SMALL_CPU_TRAINING_CONFIG, "iters": 40, "batch_size": 8, "threads": 1}
+    run = training_run_start(project=project_with_labels, config=config, created_by=None)
+    assert run.config["log_every"] == 1  # a CPU run reports (and checks for cancel) every iteration
+    Job.objects.filter(pk=run.job_id).update(status=JobStatus.RUNNING, **RUNNING_LEASE)
+    seen: list[str] = []
+
+    class CancellingReporter(JobReporter):
+        def __call__(self, progress: float, message: str = "", *, force: bool = False) -> None:
+            seen.append(message)
+            if message.startswith("iteration 3 of"):
+                job_cancel(job=Job.objects.get(pk=run.job_id))
+            super().__call__(progress, message, force=True)
+
+    with pytest.raises(JobCancelled):
+        training_run_execute(run=run, reporter=CancellingReporter(run.job, owner=RUNNING_LEASE["lease_owner"]))
+    assert [m for m in seen if m.startswith("iteration")][-1].startswith("iteration 3 of 40")

@@ -29,9 +29,14 @@ def _client(client, user):
 
 
 def test_it_sends_anonymous_visitors_to_log_in(client, project):
-    for name, kwargs in [("frontend:home", {}), ("frontend:label", {"project_id": project.pk})]:
-        response = client.get(reverse(name, kwargs=kwargs))
-        assert response.status_code == 302 and response.url.startswith("/login/")
+    response = client.get(reverse("frontend:label", kwargs={"project_id": project.pk}))
+    assert response.status_code == 302 and response.url.startswith("/login/")
+
+
+def test_it_shows_visitors_the_landing_page_with_sign_in(client, project):
+    html = client.get(reverse("frontend:home")).content.decode()
+    assert "crowd votes on face photos" in html and 'href="/login/"' in html and 'href="/signup/"' in html
+    assert project.name not in html
 
 
 def test_it_signs_up_an_annotator_and_logs_them_in(client):

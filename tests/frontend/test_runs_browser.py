@@ -50,8 +50,9 @@ def test_it_recomputes_reliability_then_exports_the_dataset(live_server, browser
     current.wait_for()
     run = ReliabilityRun.objects.get(project=project, is_current=True)
     assert current.text_content() == f"run {run.pk}"
+    # The table shows each annotator's estimated accuracy (a share), not the raw reliability.
     reliabilities = {
-        row.annotator.username: f"{row.reliability:.2f}"
+        row.annotator.username: f"{round(row.accuracy * 100)}%"
         for row in AnnotatorReliability.objects.filter(run=run).select_related("annotator")
     }
     assert len(reliabilities) == 6

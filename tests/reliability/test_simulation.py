@@ -39,3 +39,32 @@ def test_compound_images_have_two_true_classes() -> None:
 def test_it_refuses_more_votes_per_image_than_annotators() -> None:
     with pytest.raises(ValueError, match="cannot exceed"):
         simulate_crowd(n_images=10, n_annotators=3, votes_per_image=4)
+
+
+def test_it_follows_given_true_labels_and_confusions() -> None:
+    true = np.array([6] * 50 + [3] * 50)  # neutral, then happiness
+    confusion = np.ones((7, 7))
+    confusion[6, 4] = 50.0  # a neutral face read as sad, far more than anything else
+    crowd = simulate_crowd(
+        n_images=100, n_annotators=30, votes_per_image=20, spammer_fraction=0.0, adversarial_fraction=0.0,
+        compound_fraction=0.0, true_label=true, confusion=confusion, seed=3,
+    )  # fmt: skip
+    assert (crowd.true_label == true).all() and (crowd.second_label == -1).all()
+    wrong_on_neutral = crowd.label[(crowd.label != 6) & (true[crowd.image] == 6)]
+    assert np.mean(wrong_on_neutral == 4) > 0.7
+    majority = np.array([np.bincount(crowd.label[crowd.image == j], minlength=7).argmax() for j in range(100)])
+    assert np.mean(majority == true) > 0.9
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"true_label": np.array([7] * 10)}, "one class index per image"),
+        ({"true_label": np.array([0] * 9)}, "one class index per image"),
+        ({"confusion": np.eye(7)}, "off the diagonal"),
+        ({"confusion": -np.ones((7, 7))}, "non-negative"),
+    ],
+)
+def test_it_refuses_bad_true_labels_and_confusions(kwargs, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        simulate_crowd(n_images=10, n_annotators=5, votes_per_image=3, **kwargs)

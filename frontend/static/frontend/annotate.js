@@ -11,6 +11,7 @@
   const stage = $("stage"), statusLine = $("status"), alertBox = $("alert"), alertText = $("alert-text");
   const choiceButtons = Array.from(document.querySelectorAll(".choice[data-label]"));
   const reportButton = $("report");
+  const undoButton = $("undo");
   const nClasses = choiceButtons.length;
   const storeKey = `raf.outbox.${cfg.project}.${cfg.user}`;
   const AHEAD = 2; // faces decoded and waiting behind the one on screen
@@ -25,6 +26,8 @@
   let finished = false;
   let stopped = false; // logged out: keep the outbox, stop sending until the page is reloaded
   let shownCount = 0;
+  let last = null; // the last answer, while it may be undone: {entry, item}
+  let inFlight = null; // the outbox item being sent
   // A study participant stops at the study's quota of votes and goes to its completion page.
   const quota = cfg.quota ? Number(cfg.quota) : 0;
   let total = null; // the participant's votes in the project, as the server last said
@@ -151,11 +154,63 @@
     const taken = Math.max(0, Math.round(performance.now() - current.shownAt));
     if (button) button.setAttribute("aria-checked", "true");
     const id = current.assignment.id;
-    if (label === null) outbox.push({ kind: "report", id, body: { reason: "no face / can't see" } });
-    else outbox.push({ kind: "vote", id, body: { label, time_taken_ms: taken } });
+    if (label === null) {
+      outbox.push({ kind: "report", id, body: { reason: "no face / can't see" } });
+      reportButton.classList.add("flash");
+      setTimeout(() => reportButton.classList.remove("flash"), 600);
+      statusLine.textContent = "Reported as no face / can't see: this picture goes to an admin, not into the votes.";
+      last = null;
+      undoButton.hidden = true;
+    } else {
+      const item = { kind: "vote", id, body: { label, time_taken_ms: taken } };
+      outbox.push(item);
+      last = { entry: current, item };
+      undoButton.hidden = false;
+      if (statusLine.textContent.startsWith("Reported") || statusLine.textContent.startsWith("Your last answer")) {
+        statusLine.textContent = "";
+      }
+    }
     saveOutbox();
     advance();
     pump();
+  }
+
+  // ---- undo of the last answer ----------------------------------------------------------
+  // Unsent, it is simply dropped from the outbox; sent, the server takes it back while the
+  // face's reservation is open (both answers stay on record) and the face comes back.
+  function restore(entry) {
+    if (current) ahead.unshift(current);
+    $("finished").hidden = true;
+    entry.shownAt = null;
+    shownCount -= 1;
+    show(entry);
+    last = null;
+    undoButton.hidden = true;
+    statusLine.textContent = "Your last answer was taken back: answer this face again.";
+  }
+
+  async function undo() {
+    if (!last || stopped) return;
+    const { entry, item } = last;
+    const queued = outbox.indexOf(item);
+    if (queued >= 0 && item !== inFlight) {
+      outbox.splice(queued, 1);
+      saveOutbox();
+      restore(entry);
+      return;
+    }
+    if (!item.voteId) { item.undoWanted = true; return; } // being sent: undone when it is stored
+    last = null;
+    undoButton.hidden = true;
+    let result;
+    try { result = await post(`${cfg.undoUrl}${item.voteId}/undo`, {}); } catch (e) { result = { status: 0, data: null }; }
+    if (result.status === 200) {
+      updateProgress(result.data && result.data.progress);
+      restore(entry);
+    } else {
+      const message = result.data && result.data.error ? result.data.error.message : "the server cannot be reached.";
+      statusLine.textContent = `Your last answer could not be undone: ${message}`;
+    }
   }
 
   function updateProgress(p) {
@@ -195,6 +250,7 @@
     if (!outbox.length) { topUp(); return; }
     sending = true;
     const item = outbox[0];
+    inFlight = item;
     const next = wanted();
     const base = cfg.assignmentsUrl + item.id + (item.kind === "vote" ? "/vote" : "/report");
     let result;
@@ -206,6 +262,7 @@
     } finally {
       requested -= next;
       sending = false;
+      inFlight = null;
     }
     const { status, data } = result;
     const code = data && data.error ? data.error.code : "";
@@ -215,6 +272,10 @@
       pump();
     } else if (status === 200 || status === 201) {
       outbox.shift(); saveOutbox(); failures = 0; clearAlert();
+      if (item.kind === "vote" && data && data.vote) {
+        item.voteId = data.vote.id;
+        if (item.undoWanted) undo();
+      }
       updateProgress(data && data.progress);
       if (data && data.notice) statusLine.textContent = data.notice;
       addAssignments(data && data.next);
@@ -292,6 +353,9 @@
     } else if (key === "0" || key === "r" || key === "R") {
       event.preventDefault();
       choose(null, null);
+    } else if (key === "u" || key === "U" || key === "Backspace") {
+      event.preventDefault();
+      undo();
     } else if ((key === "ArrowRight" || key === "ArrowLeft") && choiceButtons.includes(document.activeElement)) {
       const i = choiceButtons.indexOf(document.activeElement);
       const j = (i + (key === "ArrowRight" ? 1 : nClasses - 1)) % nClasses;
@@ -303,6 +367,7 @@
     button.addEventListener("click", () => choose(Number(button.dataset.label), button));
   }
   reportButton.addEventListener("click", () => choose(null, null));
+  undoButton.addEventListener("click", () => undo());
   $("retry-now").addEventListener("click", () => { clearTimeout(retryTimer); failures = 0; pump(); });
   window.addEventListener("online", () => { clearTimeout(retryTimer); pump(); });
   window.addEventListener("beforeunload", (event) => {
@@ -318,6 +383,6 @@
   };
 
   loadProgress();
-  if (outbox.length) statusLine.textContent = `Sending ${outbox.length} answer(s) saved in this browser…`;
+  if (outbox.length) statusLine.textContent = `Sending ${outbox.length} ${outbox.length === 1 ? "answer" : "answers"} saved in this browser…`;
   pump();
 })();

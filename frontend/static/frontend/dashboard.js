@@ -32,7 +32,7 @@
     points.forEach((p, i) => {
       const h = Math.round((plotH * p.votes) / peak);
       const bar = el("rect", { x: left + i * step + 1, y: top + plotH - h, width: Math.max(1, step - 2), height: h, fill: "#1f5fbf" });
-      bar.appendChild(el("title", {}, `${p.hour.slice(11, 16)} UTC: ${p.votes} votes`));
+      bar.appendChild(el("title", {}, `${p.hour.slice(11, 16)} UTC: ${p.votes} ${p.votes === 1 ? "vote" : "votes"}`));
       svg.appendChild(bar);
       if (i % (width < 500 ? 6 : 4) === 0) svg.appendChild(el("text", { x: left + i * step + step / 2, y: height - 6, "text-anchor": "middle" }, p.hour.slice(11, 16)));
     });
@@ -57,7 +57,7 @@
         cell(r.username), cell(String(r.votes), true), cell(String(r.counted), true),
         cell(r.gold_accuracy === null ? "–" : `${Math.round(r.gold_accuracy * 100)}% of ${r.gold_seen}`, true),
         cell(r.median_time_ms === null ? "–" : `${Math.round(r.median_time_ms)} ms`, true),
-        cell(r.reliability === null ? "–" : r.reliability.toFixed(2) + (r.kept === false ? " (filtered)" : ""), true),
+        cell(r.accuracy === null || r.accuracy === undefined ? "–" : Math.round(r.accuracy * 100) + "%" + (r.kept === false ? " (filtered)" : ""), true),
       );
       return tr;
     }));

@@ -108,11 +108,28 @@
   // Training form
   const form = $("training-form");
   if (form) {
+    // "Small" fills the form from the platform's small CPU configuration and sends its other
+    // settings (narrow layers, CPU) too; the paper recipe uses the form's values alone.
+    const preset = form.elements.preset;
+    const presetConfig = () => {
+      const option = preset && preset.selectedOptions[0];
+      return option && option.dataset.config ? JSON.parse(option.dataset.config) : {};
+    };
+    const paperDefaults = {};
+    for (const name of ["loss", "iters", "batch_size", "k", "lr", "lambda_"]) paperDefaults[name] = form.elements[name].value;
+    if (preset) {
+      preset.addEventListener("change", () => {
+        const chosen = presetConfig();
+        for (const name of Object.keys(paperDefaults)) {
+          form.elements[name].value = name in chosen ? chosen[name] : paperDefaults[name];
+        }
+      });
+    }
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       const error = $("train-error");
       error.hidden = true;
-      const config = { loss: form.elements.loss.value };
+      const config = { ...presetConfig(), loss: form.elements.loss.value };
       for (const name of ["iters", "batch_size", "k", "seed"]) {
         const field = form.elements[name];
         if (field.value === "" || !Number.isInteger(Number(field.value))) {

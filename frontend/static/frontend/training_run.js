@@ -18,6 +18,10 @@
   }
 
   async function post(button) {
+    if (button.id === "training-cancel" &&
+        !window.confirm("Cancel this training run? It stops within seconds and its checkpoints are deleted; it cannot be resumed.")) {
+      return;
+    }
     button.disabled = true;
     $("training-error").hidden = true;
     try {
@@ -29,6 +33,14 @@
       });
       const body = await r.json().catch(() => ({}));
       if (!r.ok) throw new Error((body.error && body.error.message) || `The server answered ${r.status}.`);
+      if (button.id === "training-cancel") {
+        // The worker stops at its next iteration; follow it closely until it has.
+        $("training-message").textContent = "Cancelling…";
+        interval = 1000;
+        clearTimeout(timer);
+        timer = setTimeout(poll, 500);
+        return;
+      }
       window.location.reload();
     } catch (e) {
       fail(e.message);
@@ -41,6 +53,8 @@
     if (button) button.addEventListener("click", () => post(button));
   }
 
+  let interval = 3000;
+  let timer = null;
   async function poll() {
     try {
       const r = await fetch(root.dataset.url, { credentials: "same-origin", headers: { Accept: "application/json" } });
@@ -52,7 +66,7 @@
       $("training-status").textContent = job.status;
       if (!ACTIVE.includes(job.status)) return window.location.reload();
     } catch (e) { /* keep the last figures and try again */ }
-    setTimeout(poll, 3000);
+    timer = setTimeout(poll, interval);
   }
-  if (root.dataset.active === "1") setTimeout(poll, 2000);
+  if (root.dataset.active === "1") timer = setTimeout(poll, 2000);
 })();

@@ -1,0 +1,23 @@
+"""Swagger UI and ReDoc are served from this site's static files, never from a CDN."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.contrib.staticfiles import finders
+from django.test import Client
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("url", ["/api/docs/", "/api/redoc/"])
+def test_it_serves_the_api_docs_without_another_site(url: str) -> None:
+    response = Client().get(url)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "cdn" not in html.lower() and "unpkg" not in html.lower()
+    scripts = re.findall(r'src="([^"]+\.js)"', html)
+    assert scripts and all(src.startswith("/static/") for src in scripts)
+    for src in scripts:
+        assert finders.find(src.removeprefix("/static/")), src
