@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -14,14 +15,23 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_load_benchmark_audits_a_small_run_clean():
-    url = urlparse(os.environ["DATABASE_URL"])._replace(path="/raf_bench_smoke").geturl()
+    # A database of its own for this run (other checkouts on the same server may migrate theirs).
+    name = f"raf_bench_smoke_{uuid.uuid4().hex[:8]}"
+    url = urlparse(os.environ["DATABASE_URL"])._replace(path=f"/{name}").geturl()
     command = [
         sys.executable, "bench/annotate_load.py", "--annotators", "6", "--seconds", "2", "--warmup", "0.5",
         "--ramp", "0.2", "--images", "400", "--rate", "60", "--workers", "2", "--threads", "2",
         "--database-url", url,
     ]  # fmt: skip
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
-    done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    try:
+        done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    finally:
+        import psycopg
+
+        admin = urlparse(os.environ["DATABASE_URL"])._replace(path="/postgres").geturl()
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     for key in ("votes_per_s", "p50_ms", "p99_ms", "sent", "acked", "stored", "lost", "duplicates", "over_wanted"):
