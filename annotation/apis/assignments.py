@@ -13,12 +13,12 @@ from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, get_script_prefix, path, reverse
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from annotation.apis.pagination import Pagination
 from annotation.models import Assignment, Vote
 from annotation.models.assignment import AssignmentStatus
 from annotation.permissions import IsAnnotator, IsMember
@@ -188,6 +188,7 @@ class AssignmentListApi(APIView):
     """Your own assignments, newest first (``?project=``, ``?status=``)."""
 
     permission_classes = [IsAnnotator]
+    pagination_class = Pagination
 
     class FilterSerializer(serializers.Serializer):
         project = serializers.IntegerField(required=False)
@@ -210,7 +211,7 @@ class AssignmentListApi(APIView):
             queryset = queryset.filter(image__project_id=filters.validated_data["project"])
         if "status" in filters.validated_data:
             queryset = queryset.filter(status=filters.validated_data["status"])
-        paginator = LimitOffsetPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
 
@@ -220,6 +221,7 @@ class VoteListApi(APIView):
     (``?project=``, ``?annotator=``)."""
 
     permission_classes = [IsMember]
+    pagination_class = Pagination
 
     class FilterSerializer(serializers.Serializer):
         project = serializers.IntegerField(required=False)
@@ -245,7 +247,7 @@ class VoteListApi(APIView):
             project_id=filters.validated_data.get("project"),
             annotator_id=filters.validated_data.get("annotator"),
         )
-        paginator = LimitOffsetPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(queryset, request, view=self)
         data = self.OutputSerializer(page, many=True).data
         details = vote_details_visible(user=request.user)
@@ -256,7 +258,7 @@ class VoteListApi(APIView):
 
 urlpatterns: list[URLPattern] = [
     path("assignments", AssignmentListApi.as_view(), name="assignment-list"),
-    path("assignments/<int:assignment_id>/vote", AssignmentVoteApi.as_view(), name="assignment-vote"),
-    path("assignments/<int:assignment_id>/report", AssignmentReportApi.as_view(), name="assignment-report"),
+    path("assignments/<id:assignment_id>/vote", AssignmentVoteApi.as_view(), name="assignment-vote"),
+    path("assignments/<id:assignment_id>/report", AssignmentReportApi.as_view(), name="assignment-report"),
     path("votes", VoteListApi.as_view(), name="vote-list"),
 ]

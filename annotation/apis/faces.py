@@ -293,13 +293,13 @@ class FacesDetectApi(APIView):
 
 urlpatterns: list[URLPattern] = [
     path("faces/queue", FaceQueueApi.as_view(), name="face-queue"),
-    path("faces/images/<int:image_id>", ImageFacesApi.as_view(), name="face-image"),
-    path("faces/images/<int:image_id>/file", ImageFileApi.as_view(), name="face-image-file"),
-    path("faces/images/<int:image_id>/faces", FaceCreateApi.as_view(), name="face-create"),
-    path("faces/images/<int:image_id>/reject", ImageRejectApi.as_view(), name="face-image-reject"),
-    path("faces/<int:face_id>", FaceUpdateApi.as_view(), name="face-update"),
-    path("faces/<int:face_id>/main", FaceSetMainApi.as_view(), name="face-set-main"),
-    path("faces/<int:face_id>/aligned", FaceAlignedApi.as_view(), name="face-aligned"),
-    path("faces/<int:face_id>/revisions", FaceRevisionsApi.as_view(), name="face-revisions"),
-    path("projects/<int:project_id>/faces/detect", FacesDetectApi.as_view(), name="faces-detect"),
+    path("faces/images/<id:image_id>", ImageFacesApi.as_view(), name="face-image"),
+    path("faces/images/<id:image_id>/file", ImageFileApi.as_view(), name="face-image-file"),
+    path("faces/images/<id:image_id>/faces", FaceCreateApi.as_view(), name="face-create"),
+    path("faces/images/<id:image_id>/reject", ImageRejectApi.as_view(), name="face-image-reject"),
+    path("faces/<id:face_id>", FaceUpdateApi.as_view(), name="face-update"),
+    path("faces/<id:face_id>/main", FaceSetMainApi.as_view(), name="face-set-main"),
+    path("faces/<id:face_id>/aligned", FaceAlignedApi.as_view(), name="face-aligned"),
+    path("faces/<id:face_id>/revisions", FaceRevisionsApi.as_view(), name="face-revisions"),
+    path("projects/<id:project_id>/faces/detect", FacesDetectApi.as_view(), name="faces-detect"),
 ]

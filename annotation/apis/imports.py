@@ -8,15 +8,17 @@ from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation.apis.jobs import JobOutputSerializer
+from annotation.apis.parsers import JSONParser
 from annotation.models import Project
 from annotation.permissions import IsAdmin
 from annotation.services.imports import import_job_start
+from config.body_limits import max_body
 
 MAX_URLS_PER_REQUEST = 50_000
 
@@ -52,6 +54,7 @@ class UrlEntryField(serializers.Field):
         return value
 
 
+@max_body("RAF_MAX_UPLOAD_BYTES")
 class ImportStartApi(APIView):
     """Start an import: multipart ``files`` (images and/or zips) or JSON ``urls``. Admins only."""
 
@@ -86,5 +89,5 @@ class ImportStartApi(APIView):
 
 
 urlpatterns: list[URLPattern] = [
-    path("projects/<int:project_id>/imports", ImportStartApi.as_view(), name="import-start"),
+    path("projects/<id:project_id>/imports", ImportStartApi.as_view(), name="import-start"),
 ]

@@ -126,7 +126,7 @@ class ProjectProgressApi(APIView):
 
 urlpatterns: list[URLPattern] = [
     path("projects", ProjectListCreateApi.as_view(), name="project-list"),
-    path("projects/<int:project_id>", ProjectDetailUpdateApi.as_view(), name="project-detail"),
-    path("projects/<int:project_id>/claim", ProjectClaimApi.as_view(), name="project-claim"),
-    path("projects/<int:project_id>/progress", ProjectProgressApi.as_view(), name="project-progress"),
+    path("projects/<id:project_id>", ProjectDetailUpdateApi.as_view(), name="project-detail"),
+    path("projects/<id:project_id>/claim", ProjectClaimApi.as_view(), name="project-claim"),
+    path("projects/<id:project_id>/progress", ProjectProgressApi.as_view(), name="project-progress"),
 ]

@@ -189,13 +189,13 @@ class StudyWorkLogCsvApi(APIView):
 
 urlpatterns: list[URLPattern] = [
     path("studies", StudyListCreateApi.as_view(), name="study-list"),
-    path("studies/<int:study_id>", StudyDetailApi.as_view(), name="study-detail"),
-    path("studies/<int:study_id>/close", StudyCloseApi.as_view(), name="study-close"),
+    path("studies/<id:study_id>", StudyDetailApi.as_view(), name="study-detail"),
+    path("studies/<id:study_id>/close", StudyCloseApi.as_view(), name="study-close"),
     path(
-        "studies/<int:study_id>/participant-links",
+        "studies/<id:study_id>/participant-links",
         StudyParticipantLinksDeleteApi.as_view(),
         name="study-participant-links",
     ),
-    path("studies/<int:study_id>/work-log", StudyWorkLogApi.as_view(), name="study-work-log"),
-    path("studies/<int:study_id>/work-log.csv", StudyWorkLogCsvApi.as_view(), name="study-work-log-csv"),
+    path("studies/<id:study_id>/work-log", StudyWorkLogApi.as_view(), name="study-work-log"),
+    path("studies/<id:study_id>/work-log.csv", StudyWorkLogCsvApi.as_view(), name="study-work-log-csv"),
 ]

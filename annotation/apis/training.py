@@ -165,14 +165,14 @@ class TrainingRunArtefactApi(APIView):
 
 
 urlpatterns: list[URLPattern] = [
-    path("projects/<int:project_id>/training-runs", TrainingRunStartApi.as_view(), name="training-run-start"),
+    path("projects/<id:project_id>/training-runs", TrainingRunStartApi.as_view(), name="training-run-start"),
     path("training-runs", TrainingRunListApi.as_view(), name="training-run-list"),
-    path("training-runs/<int:run_id>", TrainingRunDetailApi.as_view(), name="training-run-detail"),
-    path("training-runs/<int:run_id>/cancel", TrainingRunCancelApi.as_view(), name="training-run-cancel"),
+    path("training-runs/<id:run_id>", TrainingRunDetailApi.as_view(), name="training-run-detail"),
+    path("training-runs/<id:run_id>/cancel", TrainingRunCancelApi.as_view(), name="training-run-cancel"),
     path(
-        "training-runs/<int:run_id>/make-current", TrainingRunMakeCurrentApi.as_view(), name="training-run-make-current"
+        "training-runs/<id:run_id>/make-current", TrainingRunMakeCurrentApi.as_view(), name="training-run-make-current"
     ),
     path(
-        "training-runs/<int:run_id>/artefacts/<str:key>", TrainingRunArtefactApi.as_view(), name="training-run-artefact"
+        "training-runs/<id:run_id>/artefacts/<str:key>", TrainingRunArtefactApi.as_view(), name="training-run-artefact"
     ),
 ]
