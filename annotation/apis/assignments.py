@@ -26,6 +26,7 @@ from annotation.selectors.votes import vote_counted_as_seen, vote_details_visibl
 from annotation.services.assignment import MAX_CLAIM_COUNT
 from annotation.services.progress import Progress
 from annotation.services.votes import image_report_create, next_and_progress, vote_submit
+from annotation.throttling import VoteRateLimit
 
 
 class AssignmentOutputSerializer(serializers.Serializer):
@@ -110,6 +111,7 @@ class AssignmentVoteApi(APIView):
     """Vote on your own assignment; the next assignment(s) come back in the same response."""
 
     permission_classes = [IsAnnotator]
+    throttle_classes = [VoteRateLimit]
     # JSON only (the pages and scripts send and accept JSON): content negotiation is cheap.
     renderer_classes = [JSONRenderer]
 

@@ -21,6 +21,7 @@ from annotation.permissions import IsAdmin, IsAnnotator, IsMember
 from annotation.services.assignment import MAX_CLAIM_COUNT, assignment_claim_next
 from annotation.services.progress import annotator_progress
 from annotation.services.projects import project_save
+from annotation.throttling import ClaimRateLimit
 
 PROJECT_FIELDS = ["id", "name", "classes", "votes_wanted", "reservation_timeout_s", "gold_rate", "created_at"]
 
@@ -92,6 +93,7 @@ class ProjectClaimApi(APIView):
     """Reserve the next image(s) to annotate; your live reservations come back first."""
 
     permission_classes = [IsAnnotator]
+    throttle_classes = [ClaimRateLimit]
 
     class InputSerializer(serializers.Serializer):
         count = serializers.IntegerField(min_value=1, max_value=MAX_CLAIM_COUNT, required=False, default=1)

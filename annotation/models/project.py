@@ -22,6 +22,9 @@ class Project(models.Model):
     quiz_pass_mark = models.FloatField(default=0.8)
     quiz_retry_delay_s = models.PositiveIntegerField(default=600)
     licence_text = models.TextField(blank=True)
+    # The least time between claiming an image and voting on it; a quicker vote is refused
+    # (429 too_fast). Empty: the install's RAF_MIN_VOTE_MS.
+    min_vote_ms = models.PositiveIntegerField(null=True, blank=True)
     current_model = models.ForeignKey(
         "annotation.TrainingRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -33,10 +33,15 @@ AXES_LOCKOUT_TEMPLATE = "frontend/locked_out.html"
 AXES_VERBOSE = False
 
 # Per-user request rates (annotation.throttling.UserRateLimit: one Redis round trip per request).
-RAF_CLAIM_RATE = env_str("RAF_CLAIM_RATE", "120/min")
-RAF_VOTE_RATE = env_str("RAF_VOTE_RATE", "120/min")
+# A person labels a face in a second or more; 60 a minute leaves room for quick ones and stops
+# a script's burst after a minute's worth. An empty value turns a limit off.
+RAF_CLAIM_RATE = env_str("RAF_CLAIM_RATE", "60/min")
+RAF_VOTE_RATE = env_str("RAF_VOTE_RATE", "60/min")
+# The least time between claiming an image and voting on it, for projects that set none
+# (Project.min_vote_ms); a quicker vote is refused (429 too_fast).
+RAF_MIN_VOTE_MS = env_int("RAF_MIN_VOTE_MS", 300)
 # Sign-ups per client address (frontend signup page).
-RAF_SIGNUP_RATE = env_str("RAF_SIGNUP_RATE", "5/hour")
+RAF_SIGNUP_RATE = env_str("RAF_SIGNUP_RATE", "10/hour")
 # The token endpoint, per client address, on top of the lockout.
 RAF_TOKEN_RATE = env_str("RAF_TOKEN_RATE", "30/min")
 
