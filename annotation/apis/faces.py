@@ -1,5 +1,7 @@
 """API views for faces (one view per operation): the correction queue, an image's faces, manual
-corrections (trusted annotators and admins), and starting detection (researchers, admins)."""
+corrections (annotators an admin made face editors of the image's project, and admins), and
+starting detection (researchers, admins). A face editor of one project finds another project's
+images and faces "not found"."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from rest_framework.views import APIView
 from annotation.models import Face, FaceRevision, Image, ImageStatus, Project
 from annotation.models.face import AgeRange, Gender, Race
 from annotation.permissions import IsResearcher
-from annotation.selectors.faces import can_edit_faces, faces_queue, image_faces
+from annotation.selectors.faces import can_edit_faces, faces_editable, faces_queue, image_faces, images_editable
 from annotation.services.faces import (
     face_create_manual,
     face_set_main,
@@ -30,7 +32,7 @@ from annotation.services.faces import (
 
 
 class CanEditFaces(BasePermission):
-    """Trusted annotators and admins."""
+    """Face editors of some project, and admins; each view narrows to the user's projects."""
 
     def has_permission(self, request: Any, view: Any) -> bool:
         return can_edit_faces(request.user)
@@ -103,7 +105,7 @@ class FaceQueueApi(APIView):
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        queue = faces_queue(project_id=filters.validated_data.get("project"))
+        queue = faces_queue(project_id=filters.validated_data.get("project"), user=request.user)
         items = list(queue[: filters.validated_data["limit"]])
         return Response({"count": queue.count(), "results": FaceQueueItemSerializer(items, many=True).data})
 
@@ -136,7 +138,7 @@ class ImageFacesApi(APIView):
 
     @extend_schema(responses=OutputSerializer)
     def get(self, request: Request, image_id: int) -> Response:
-        image = get_object_or_404(Image, pk=image_id)
+        image = get_object_or_404(images_editable(request.user), pk=image_id)
         return Response(self.OutputSerializer(image).data)
 
 
@@ -147,7 +149,7 @@ class ImageFileApi(APIView):
 
     @extend_schema(responses={(200, "image/*"): OpenApiTypes.BINARY})
     def get(self, request: Request, image_id: int) -> FileResponse:
-        image = get_object_or_404(Image, pk=image_id)
+        image = get_object_or_404(images_editable(request.user), pk=image_id)
         response = FileResponse(image.file.open("rb"))
         response["Cache-Control"] = "private, max-age=3600"
         return response
@@ -160,7 +162,7 @@ class FaceAlignedApi(APIView):
 
     @extend_schema(responses={(200, "image/png"): OpenApiTypes.BINARY})
     def get(self, request: Request, face_id: int) -> FileResponse:
-        face = get_object_or_404(Face, pk=face_id)
+        face = get_object_or_404(faces_editable(request.user), pk=face_id)
         field = face.aligned_grey if request.query_params.get("grey") in ("1", "true") else face.aligned
         if not field:
             raise Http404
@@ -174,7 +176,7 @@ class FaceUpdateApi(APIView):
 
     @extend_schema(request=FaceGeometryInputSerializer, responses=FaceEditSerializer)
     def patch(self, request: Request, face_id: int) -> Response:
-        face = get_object_or_404(Face.objects.select_related("image"), pk=face_id)
+        face = get_object_or_404(faces_editable(request.user).select_related("image"), pk=face_id)
         data = FaceGeometryInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         face = face_update(
@@ -198,7 +200,7 @@ class FaceCreateApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={201: FaceEditSerializer})
     def post(self, request: Request, image_id: int) -> Response:
-        image = get_object_or_404(Image, pk=image_id)
+        image = get_object_or_404(images_editable(request.user), pk=image_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         face = face_create_manual(
@@ -218,7 +220,7 @@ class FaceSetMainApi(APIView):
 
     @extend_schema(request=None, responses=FaceEditSerializer)
     def post(self, request: Request, face_id: int) -> Response:
-        face = face_set_main(face=get_object_or_404(Face, pk=face_id), user=request.user)
+        face = face_set_main(face=get_object_or_404(faces_editable(request.user), pk=face_id), user=request.user)
         return Response(FaceEditSerializer(face).data)
 
 
@@ -236,7 +238,7 @@ class FaceRevisionsApi(APIView):
 
     @extend_schema(responses=OutputSerializer(many=True))
     def get(self, request: Request, face_id: int) -> Response:
-        face = get_object_or_404(Face, pk=face_id)
+        face = get_object_or_404(faces_editable(request.user), pk=face_id)
         revisions = face.revisions.select_related("changed_by").order_by("-changed_at", "-pk")
         return Response(self.OutputSerializer(revisions, many=True).data)
 
@@ -254,7 +256,9 @@ class ImageRejectApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         image = image_reject(
-            image=get_object_or_404(Image, pk=image_id), reason=data.validated_data["reason"], user=request.user
+            image=get_object_or_404(images_editable(request.user), pk=image_id),
+            reason=data.validated_data["reason"],
+            user=request.user,
         )
         return Response({"id": image.pk, "status": image.status, "reject_reason": image.reject_reason})
 

@@ -334,7 +334,7 @@ def gold_images_not_for_checks(*, annotator: AbstractBaseUser, project: Project)
     a quiz (they may have noted the answer)."""
     from annotation.services.qualification import tutorial_example_images
 
-    key = f"raf:tutorial-examples:{project.pk}"
+    key = f"raf:tutorial-examples:{project.pk}:{project.created_at.timestamp()}"
     examples = cache.get(key)
     if examples is None:
         examples = sorted(image.pk for image in tutorial_example_images(project=project).values())
