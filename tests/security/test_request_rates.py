@@ -1,0 +1,96 @@
+"""Floods by one account or one address: votes and claims per user, the time between claim and
+vote, sign-ups per address."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from django.urls import reverse
+
+from annotation.models import Assignment, Vote
+from annotation.models.assignment import AssignmentStatus
+from tests.annotation.factories import make_annotator, make_images, make_project
+from tests.annotation.test_vote_hot_path import claim, token_client, vote
+
+pytestmark = [pytest.mark.django_db]
+
+
+def test_it_stops_a_burst_of_votes_from_one_annotator(settings) -> None:
+    settings.RAF_VOTE_RATE = "5/min"
+    project = make_project(gold_rate=0.0, votes_wanted=3)
+    make_images(project, 10)
+    client = token_client(make_annotator(project))
+    [current] = claim(client, project)
+    answers = []
+    for _ in range(7):
+        response = vote(client, current["id"], label=0)
+        answers.append(response.status_code)
+        if response.status_code != 201:
+            break
+        [current] = response.json()["next"]
+    assert answers == [201] * 5 + [429]
+    assert response.json()["error"]["code"] == "throttled" and response.json()["error"]["details"]["wait_s"] > 0
+    assert Vote.objects.count() == 5
+
+
+def test_it_counts_each_annotator_on_their_own(settings) -> None:
+    settings.RAF_CLAIM_RATE = "2/min"
+    project = make_project(gold_rate=0.0)
+    make_images(project, 10)
+    first, second = (token_client(make_annotator(project)) for _ in range(2))
+    url = reverse("api:project-claim", args=[project.pk])
+    assert [first.post(url, {"count": 1}, format="json").status_code for _ in range(3)] == [200, 200, 429]
+    assert second.post(url, {"count": 1}, format="json").status_code == 200
+
+
+def test_the_vote_limit_costs_one_redis_round_trip(settings, monkeypatch) -> None:
+    from redis.client import Pipeline, Redis
+
+    settings.RAF_VOTE_RATE = "100/min"
+    project = make_project(gold_rate=0.0)
+    make_images(project, 3)
+    client = token_client(make_annotator(project))
+    [current] = claim(client, project)
+    calls = []
+    monkeypatch.setattr(
+        Pipeline, "execute", lambda self, *a, _run=Pipeline.execute, **k: calls.append(1) or _run(self, *a, **k)
+    )
+    monkeypatch.setattr(
+        Redis,
+        "execute_command",
+        lambda self, *a, _run=Redis.execute_command, **k: calls.append(a[0]) or _run(self, *a, **k),
+    )
+    assert vote(client, current["id"]).status_code == 201
+    # One pipeline for the limit; the rest are the vote path's own cache reads (token, project).
+    assert calls.count(1) == 1
+
+
+def test_it_refuses_a_vote_sooner_than_the_projects_minimum_after_the_claim(settings) -> None:
+    settings.RAF_MIN_VOTE_MS = 60_000
+    project = make_project(gold_rate=0.0)
+    make_images(project, 3)
+    client = token_client(make_annotator(project))
+    [current] = claim(client, project)
+    response = vote(client, current["id"], label=0)
+    assert response.status_code == 429
+    body = response.json()["error"]
+    assert body["code"] == "too_fast" and body["details"]["min_vote_ms"] == 60_000
+    assert not Vote.objects.exists()
+    assert Assignment.objects.get(pk=current["id"]).status == AssignmentStatus.OPEN  # still theirs to vote on
+    # A project setting wins over the install's default.
+    project.min_vote_ms = 0
+    project.save()
+    assert vote(client, current["id"], label=0).status_code == 201
+
+
+def test_it_limits_sign_ups_per_address(settings) -> None:
+    settings.RAF_SIGNUP_RATE = "3/hour"
+    client = Client(REMOTE_ADDR="198.51.100.4")
+    codes = []
+    for n in range(5):
+        data = {"username": f"flood{n}", "password1": "pw-long-enough-1", "password2": "pw-long-enough-1"}
+        codes.append(client.post("/signup/", data, HTTP_X_FORWARDED_FOR=f"203.0.113.{n}").status_code)
+        client.logout()
+    assert codes == [302, 302, 302, 429, 429]
+    assert User.objects.filter(username__startswith="flood").count() == 3
