@@ -45,25 +45,24 @@ def test_it_counts_each_annotator_on_their_own(settings) -> None:
 
 
 def test_the_vote_limit_costs_one_redis_round_trip(settings, monkeypatch) -> None:
-    from redis.client import Pipeline, Redis
+    from redis.client import Pipeline
 
     settings.RAF_VOTE_RATE = "100/min"
     project = make_project(gold_rate=0.0)
     make_images(project, 3)
     client = token_client(make_annotator(project))
     [current] = claim(client, project)
-    calls = []
-    monkeypatch.setattr(
-        Pipeline, "execute", lambda self, *a, _run=Pipeline.execute, **k: calls.append(1) or _run(self, *a, **k)
-    )
-    monkeypatch.setattr(
-        Redis,
-        "execute_command",
-        lambda self, *a, _run=Redis.execute_command, **k: calls.append(a[0]) or _run(self, *a, **k),
-    )
+    pipelines = []
+    execute = Pipeline.execute
+
+    def counted(self, *args, **kwargs):
+        pipelines.append([command[0][0] for command in self.command_stack])
+        return execute(self, *args, **kwargs)
+
+    monkeypatch.setattr(Pipeline, "execute", counted)
     assert vote(client, current["id"]).status_code == 201
-    # One pipeline for the limit; the rest are the vote path's own cache reads (token, project).
-    assert calls.count(1) == 1
+    # The limit is one pipelined round trip: INCRBY and EXPIRE.
+    assert pipelines == [["INCRBY", "EXPIRE"]]
 
 
 def test_it_refuses_a_vote_sooner_than_the_projects_minimum_after_the_claim(settings) -> None:
