@@ -23,7 +23,7 @@ from annotation.services.progress import annotator_progress
 from annotation.services.projects import project_save
 from annotation.throttling import ClaimRateLimit
 
-PROJECT_FIELDS = ["id", "name", "classes", "votes_wanted", "reservation_timeout_s", "gold_rate", "created_at"]
+PROJECT_FIELDS = ["id", "name", "classes", "votes_wanted", "reservation_timeout_s", "gold_rate", "min_vote_ms", "created_at"]
 
 
 class ProjectOutputSerializer(serializers.ModelSerializer):
