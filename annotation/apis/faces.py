@@ -101,7 +101,11 @@ class FaceQueueApi(APIView):
         project = serializers.IntegerField(required=False)
         limit = serializers.IntegerField(min_value=1, max_value=500, default=100)
 
-    @extend_schema(parameters=[FilterSerializer], responses=FaceQueueItemSerializer(many=True))
+    class OutputSerializer(serializers.Serializer):
+        count = serializers.IntegerField()
+        results = FaceQueueItemSerializer(many=True)
+
+    @extend_schema(parameters=[FilterSerializer], responses=OutputSerializer)
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)

@@ -3,6 +3,7 @@ annotator's claim and progress (one view per operation)."""
 
 from __future__ import annotations
 
+from django.core.validators import RegexValidator
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path
 from drf_spectacular.utils import extend_schema
@@ -23,7 +24,16 @@ from annotation.services.progress import annotator_progress
 from annotation.services.projects import project_save
 from annotation.throttling import ClaimRateLimit
 
-PROJECT_FIELDS = ["id", "name", "classes", "votes_wanted", "reservation_timeout_s", "gold_rate", "min_vote_ms", "created_at"]
+PROJECT_FIELDS = [
+    "id",
+    "name",
+    "classes",
+    "votes_wanted",
+    "reservation_timeout_s",
+    "gold_rate",
+    "min_vote_ms",
+    "created_at",
+]
 
 
 class ProjectOutputSerializer(serializers.ModelSerializer):
@@ -33,9 +43,14 @@ class ProjectOutputSerializer(serializers.ModelSerializer):
 
 
 class ProjectInputSerializer(serializers.ModelSerializer):
+    votes_wanted = serializers.IntegerField(min_value=1, max_value=10_000, required=False)
     classes = serializers.ListField(
-        child=serializers.CharField(max_length=40), min_length=2, max_length=50, required=False
+        child=serializers.CharField(max_length=40, validators=[RegexValidator(r"\S")]),
+        min_length=2,
+        max_length=50,
+        required=False,
     )
+    gold_rate = serializers.FloatField(min_value=0, max_value=1, required=False)
 
     class Meta:
         model = Project

@@ -7,6 +7,7 @@ work log and its CSVs. Participants themselves enter through the page ``/study/<
 from __future__ import annotations
 
 import json
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
@@ -25,6 +26,14 @@ from annotation.permissions import IsAdmin
 from annotation.selectors.studies import studies_list, study_work_log
 from annotation.selectors.study_payments import CSV_KINDS, study_payment_csv
 from annotation.services.studies import study_close, study_create, study_links_delete, study_reopen
+
+
+class _RoundedDecimalField(serializers.DecimalField):
+    """A decimal rounded (half up) to ``decimal_places`` instead of refused for more places, as
+    its schema (a number between the bounds) promises."""
+
+    def validate_precision(self, value: Decimal) -> Decimal:
+        return super().validate_precision(value.quantize(Decimal(1).scaleb(-self.decimal_places), ROUND_HALF_UP))
 
 
 class StudyOutputSerializer(serializers.Serializer):
@@ -66,8 +75,15 @@ class StudyListCreateApi(APIView):
         screened_out_code = serializers.CharField(max_length=64, required=False, default="", allow_blank=True)
         return_url = serializers.URLField(max_length=500, required=False, default="", allow_blank=True)
         market_study_id = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
-        bonus_per_vote = serializers.DecimalField(
-            max_digits=8, decimal_places=4, min_value=0, required=False, default=0
+        # A number in the schema (with its bounds), not a string pattern that allows "-1".
+        bonus_per_vote = _RoundedDecimalField(
+            max_digits=8,
+            decimal_places=4,
+            min_value=0,
+            max_value=Decimal("9999.9999"),
+            required=False,
+            default=0,
+            coerce_to_string=False,
         )
 
     @extend_schema(responses={200: StudyOutputSerializer(many=True)})

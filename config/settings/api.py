@@ -12,12 +12,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "annotation.apis.errors.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "annotation.apis.pagination.Pagination",
     "PAGE_SIZE": 100,
-    # JSON bodies nested past Python's recursion limit are a 400, not a 500.
-    "DEFAULT_PARSER_CLASSES": [
-        "annotation.apis.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # JSON only (the pages and scripts send JSON; the upload endpoints name their own parsers).
+    # Bodies nested past Python's recursion limit are a 400, not a 500.
+    "DEFAULT_PARSER_CLASSES": ["annotation.apis.parsers.JSONParser"],
     # The client address throttles count (X-Forwarded-For entries appended by trusted proxies).
     "NUM_PROXIES": env_int("RAF_TRUSTED_PROXIES", 0),
 }
