@@ -61,8 +61,8 @@ def test_the_vote_limit_costs_one_redis_round_trip(settings, monkeypatch) -> Non
 
     monkeypatch.setattr(Pipeline, "execute", counted)
     assert vote(client, current["id"]).status_code == 201
-    # The limit is one pipelined round trip: INCRBY and EXPIRE.
-    assert pipelines == [["INCRBY", "EXPIRE"]]
+    # The limit is one pipelined round trip: this window's count up, the previous one's read.
+    assert pipelines == [["INCRBY", "EXPIRE", "GET"]]
 
 
 def test_it_refuses_a_vote_sooner_than_the_projects_minimum_after_the_claim(settings) -> None:
@@ -93,3 +93,22 @@ def test_it_limits_sign_ups_per_address(settings) -> None:
         client.logout()
     assert codes == [302, 302, 302, 429, 429]
     assert User.objects.filter(username__startswith="flood").count() == 3
+
+
+def test_a_burst_across_a_window_boundary_is_not_allowed_twice(settings, monkeypatch) -> None:
+    settings.RAF_VOTE_RATE = "10/min"
+    project = make_project(gold_rate=0.0, votes_wanted=3)
+    make_images(project, 30)
+    client = token_client(make_annotator(project))
+    [current] = claim(client, project)
+    clock = [60 * 1000 + 55.0]  # 5 s before a window ends
+    monkeypatch.setattr("annotation.throttling.time.time", lambda: clock[0])
+    accepted = 0
+    for second in range(12):
+        clock[0] += 1  # one vote a second, across the boundary
+        response = vote(client, current["id"], label=0)
+        if response.status_code == 201:
+            accepted += 1
+            [current] = response.json()["next"]
+    # 10 a minute: a fixed window would have let 10 through before the boundary and 10 after.
+    assert accepted <= 11
