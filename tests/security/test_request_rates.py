@@ -104,7 +104,7 @@ def test_a_burst_across_a_window_boundary_is_not_allowed_twice(settings, monkeyp
     clock = [60 * 1000 + 55.0]  # 5 s before a window ends
     monkeypatch.setattr("annotation.throttling.time.time", lambda: clock[0])
     accepted = 0
-    for second in range(12):
+    for _second in range(12):
         clock[0] += 1  # one vote a second, across the boundary
         response = vote(client, current["id"], label=0)
         if response.status_code == 201:
