@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from axes.exceptions import AxesBackendPermissionDenied
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -22,8 +23,6 @@ __all__ = ["ServiceError", "exception_handler", "not_found", "server_error"]
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    from axes.exceptions import AxesBackendPermissionDenied
-
     if isinstance(exc, AxesBackendPermissionDenied):
         # django-axes refused the credentials: too many failures for this username or address.
         message = "Too many failed logins; try again later or ask an admin to lift the lockout."

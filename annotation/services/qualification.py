@@ -7,8 +7,8 @@ opaque random token (``Qualification.quiz_token``), which names nothing: a signe
 carried the image ids let anyone read which images are gold. The submit is a compare-and-set on
 the token and ``Qualification.quiz_attempts``, so one token scores at most once. Every image an
 annotator was asked is remembered (``Qualification.quiz_seen``) and never served to them as a
-gold check, and tutorial examples never to anyone (:mod:`annotation.services.assignment`). After a failed attempt the
-annotator waits ``Project.quiz_retry_delay_s`` seconds. Feedback is the score only: the
+gold check, and tutorial examples never to anyone (:mod:`annotation.services.assignment`).
+After a failed attempt the annotator waits ``Project.quiz_retry_delay_s`` seconds. Feedback is the score only: the
 answers are never revealed.
 """
 
@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.postgres.fields import ArrayField
 from django.db import transaction
-from django.db.models import F
+from django.db.models import BigIntegerField, F, Value
 from django.db.models.expressions import Func
 from django.utils import timezone
 
@@ -149,9 +150,6 @@ class _ArrayUnion(Func):
     arg_joiner = " || "
 
     def __init__(self, column: F, values: list[int]) -> None:
-        from django.contrib.postgres.fields import ArrayField
-        from django.db.models import BigIntegerField, Value
-
         super().__init__(
             column,
             Value(values, output_field=ArrayField(BigIntegerField())),
