@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from annotation.apis.fields import BoundedCharField
 from annotation.apis.pagination import Pagination
 from annotation.models import Assignment, Vote
 from annotation.models.assignment import AssignmentStatus
@@ -164,7 +165,7 @@ class AssignmentReportApi(APIView):
     permission_classes = [IsAnnotator]
 
     class InputSerializer(serializers.Serializer):
-        reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+        reason = BoundedCharField(max_length=200, required=False, allow_blank=True, default="")
         next = serializers.IntegerField(min_value=0, max_value=MAX_CLAIM_COUNT, required=False, default=1)
 
     class OutputSerializer(serializers.Serializer):

@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from annotation.apis.fields import BoundedCharField
 from annotation.models import Face, FaceRevision, Image, ImageStatus, Project
 from annotation.models.face import AgeRange, Gender, Race
 from annotation.permissions import IsResearcher
@@ -253,7 +254,7 @@ class ImageRejectApi(APIView):
     permission_classes = [CanEditFaces]
 
     class InputSerializer(serializers.Serializer):
-        reason = serializers.CharField(max_length=500)
+        reason = BoundedCharField(max_length=500)
 
     @extend_schema(request=InputSerializer, responses={200: OpenApiTypes.OBJECT})
     def post(self, request: Request, image_id: int) -> Response:

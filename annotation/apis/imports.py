@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from annotation.apis.fields import BoundedCharField
 from annotation.apis.jobs import JobOutputSerializer
 from annotation.apis.parsers import JSONParser
 from annotation.models import Project
@@ -64,7 +65,7 @@ class ImportStartApi(APIView):
     class InputSerializer(serializers.Serializer):
         files = serializers.ListField(child=serializers.FileField(), required=False, max_length=10_000)
         urls = serializers.ListField(child=UrlEntryField(), required=False, max_length=MAX_URLS_PER_REQUEST)
-        keyword = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+        keyword = BoundedCharField(required=False, allow_blank=True, max_length=200, default="")
 
         def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
             if bool(attrs.get("files")) == bool(attrs.get("urls")):

@@ -4,6 +4,7 @@ annotator's claim and progress (one view per operation)."""
 from __future__ import annotations
 
 from django.core.validators import RegexValidator
+from django.db import models
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path
 from drf_spectacular.utils import extend_schema
@@ -17,6 +18,7 @@ from annotation.apis.assignments import (
     ProgressOutputSerializer,
     assignment_data,
 )
+from annotation.apis.fields import BoundedCharField
 from annotation.models import Project
 from annotation.permissions import IsAdmin, IsAnnotator, IsMember
 from annotation.services.assignment import MAX_CLAIM_COUNT, assignment_claim_next
@@ -43,9 +45,13 @@ class ProjectOutputSerializer(serializers.ModelSerializer):
 
 
 class ProjectInputSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: BoundedCharField,
+    }
     votes_wanted = serializers.IntegerField(min_value=1, max_value=10_000, required=False)
     classes = serializers.ListField(
-        child=serializers.CharField(max_length=40, validators=[RegexValidator(r"\S")]),
+        child=BoundedCharField(max_length=40, validators=[RegexValidator(r"\S")]),
         min_length=2,
         max_length=50,
         required=False,

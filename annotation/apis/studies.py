@@ -20,6 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from annotation.apis.fields import BoundedCharField
 from annotation.errors import ServiceError
 from annotation.models import Project, Study, StudyMarket
 from annotation.permissions import IsAdmin
@@ -68,13 +69,13 @@ class StudyListCreateApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         project = serializers.IntegerField()
-        name = serializers.CharField(max_length=200, required=False, default="")
+        name = BoundedCharField(max_length=200, required=False, default="")
         market = serializers.ChoiceField(choices=StudyMarket.choices)
         quota = serializers.IntegerField(min_value=1)
-        completion_code = serializers.CharField(max_length=64)
-        screened_out_code = serializers.CharField(max_length=64, required=False, default="", allow_blank=True)
+        completion_code = BoundedCharField(max_length=64)
+        screened_out_code = BoundedCharField(max_length=64, required=False, default="", allow_blank=True)
         return_url = serializers.URLField(max_length=500, required=False, default="", allow_blank=True)
-        market_study_id = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
+        market_study_id = BoundedCharField(max_length=100, required=False, default="", allow_blank=True)
         # A number in the schema (with its bounds), not a string pattern that allows "-1".
         bonus_per_vote = _RoundedDecimalField(
             max_digits=8,

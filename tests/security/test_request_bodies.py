@@ -96,3 +96,11 @@ def test_unknown_api_routes_and_server_errors_have_the_error_shape(monkeypatch) 
         "details": None,
     }
     assert "a bug" not in json.dumps(response.json())
+
+
+def test_max_length_counts_the_text_as_sent() -> None:
+    # The schema says 200 characters; spaces in front no longer buy 300.
+    project = make_project()
+    response = _admin().post("/api/v1/projects", {"name": " " * 100 + "x" * 150}, format="json")
+    assert response.status_code == 400 and "name" in _error(response)["details"]
+    assert not Project.objects.filter(name="x" * 150).exists() and project.pk
