@@ -71,6 +71,8 @@ CASES: dict[str, tuple[dict[str, str], str]] = {
 CLEARED = (
     "RAF_ENV", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "REDIS_URL", "CELERY_BROKER_URL", "DATABASE_URL",
     "RAF_SSL_REDIRECT", "RAF_HSTS_SECONDS", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE",
+    # Set by the browser tests' fixtures in this process; check --deploy refuses it (async.E001).
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
 )  # fmt: skip
 
 
