@@ -60,13 +60,10 @@ class UserRateLimit(BaseThrottle):
         now = time.time()
         slot = int(now // window)
         prefix = f"raf:rate:{self.scope}:{request.user.pk}"
-        key = cache.make_and_validate_key(f"{prefix}:{slot}")
-        previous_key = cache.make_and_validate_key(f"{prefix}:{slot - 1}")
-        client = cache._cache.get_client(key, write=True)  # type: ignore[attr-defined]
-        pipeline = client.pipeline(transaction=False)
-        pipeline.incrby(key, 1)
-        pipeline.expire(key, 2 * window + 1)
-        pipeline.get(previous_key)
+        pipeline = _redis().pipeline(transaction=False)
+        pipeline.incrby(f"{prefix}:{slot}", 1)
+        pipeline.expire(f"{prefix}:{slot}", 2 * window + 1)
+        pipeline.get(f"{prefix}:{slot - 1}")
         current, _, previous = pipeline.execute()
         elapsed = now / window - slot  # share of this window gone, 0..1
         estimate = int(previous or 0) * (1 - elapsed) + int(current)
@@ -75,6 +72,18 @@ class UserRateLimit(BaseThrottle):
 
     def wait(self) -> float | None:
         return getattr(self, "wait_s", None)
+
+
+_client = None
+
+
+def _redis():  # type: ignore[no-untyped-def]
+    """This process's client on the cache's Redis (the counters are plain Redis keys). Django
+    builds a client object on every cache call; the limit on the vote path keeps one."""
+    global _client
+    if _client is None:
+        _client = cache._cache.get_client(write=True)  # type: ignore[attr-defined]
+    return _client
 
 
 class VoteRateLimit(UserRateLimit):
