@@ -112,3 +112,18 @@ def test_a_burst_across_a_window_boundary_is_not_allowed_twice(settings, monkeyp
             [current] = response.json()["next"]
     # 10 a minute: a fixed window would have let 10 through before the boundary and 10 after.
     assert accepted <= 11
+
+
+def test_a_new_x_forwarded_for_per_request_does_not_reset_the_token_limit(settings) -> None:
+    settings.RAF_TOKEN_RATE = "3/min"
+    client = Client(REMOTE_ADDR="198.51.100.8")
+    codes = [
+        client.post(
+            "/api/v1/auth/token",
+            {"username": "nobody", "password": "x"},
+            content_type="application/json",
+            HTTP_X_FORWARDED_FOR=f"203.0.113.{n}",
+        ).status_code
+        for n in range(4)
+    ]
+    assert codes == [400, 400, 400, 429]
