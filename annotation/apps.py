@@ -9,6 +9,9 @@ class AnnotationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from config.path_converters import register
+
+        register()  # <id:...> in the URLconfs, loaded after every app is ready
         from annotation import (
             receivers,  # noqa: F401 - connects the signal receivers
             sql,  # noqa: F401 - JIT off on new Postgres connections

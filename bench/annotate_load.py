@@ -92,6 +92,12 @@ def django_env(url: str) -> dict[str, str]:
             "LOG_LEVEL": "WARNING",
             "DB_CONN_MAX_AGE": "600",
             "DJANGO_SETTINGS_MODULE": "config.settings",
+            # Simulated annotators vote the instant they are served, faster than any person:
+            # no minimum time between claim and vote, and per-user limits that never bite but
+            # still run (their Redis round trip is part of what is measured).
+            "RAF_MIN_VOTE_MS": "0",
+            "RAF_VOTE_RATE": "1000000/min",
+            "RAF_CLAIM_RATE": "1000000/min",
         }
     )
     # The cache (qualification checks, the annotator's last project, the remaining count) is

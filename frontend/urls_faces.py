@@ -8,5 +8,5 @@ from frontend import views_faces
 
 urlpatterns = [
     path("faces/", views_faces.faces_queue_page, name="faces-queue"),
-    path("faces/images/<int:image_id>/", views_faces.face_edit_page, name="face-edit"),
+    path("faces/images/<id:image_id>/", views_faces.face_edit_page, name="face-edit"),
 ]

@@ -1,7 +1,8 @@
 """Face correction pages: the queue of images to look at, and the editor of one image's faces.
 
-Both are for trusted annotators and admins; the editor talks to the faces API
-(``annotation/apis/faces.py``) from ``static/frontend/faces_edit.js``.
+Both are for face editors (a role per project, ``Qualification.may_edit_faces``) and admins;
+the editor talks to the faces API (``annotation/apis/faces.py``) from
+``static/frontend/faces_edit.js``.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.views.decorators.csrf import ensure_csrf_cookie
 
-from annotation.models import Image, Project
+from annotation.models import Project
 from annotation.models.face import AgeRange, Gender, Race
-from annotation.selectors.faces import can_edit_faces, faces_queue
+from annotation.selectors.faces import can_edit_faces, faces_queue, images_editable
 from frontend.access import page
 
 
@@ -23,7 +24,7 @@ def _editor_or_refuse(request: HttpRequest) -> HttpResponse | None:
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     if not can_edit_faces(request.user):
-        raise PermissionDenied("Only trusted annotators and admins correct faces.")
+        raise PermissionDenied("Only face editors and admins correct faces.")
     return None
 
 
@@ -34,7 +35,7 @@ def faces_queue_page(request: HttpRequest) -> HttpResponse:
         return refused
     project_id = request.GET.get("project")
     project = get_object_or_404(Project, pk=int(project_id)) if project_id and project_id.isdigit() else None
-    queue = faces_queue(project_id=project.pk if project else None)
+    queue = faces_queue(project_id=project.pk if project else None, user=request.user)
     context = {
         "images": queue[:200],
         "total": queue.count(),
@@ -50,8 +51,13 @@ def face_edit_page(request: HttpRequest, image_id: int) -> HttpResponse:
     refused = _editor_or_refuse(request)
     if refused:
         return refused
-    image = get_object_or_404(Image, pk=image_id)
-    following = faces_queue(project_id=image.project_id).exclude(pk=image.pk).values_list("pk", flat=True).first()
+    image = get_object_or_404(images_editable(request.user), pk=image_id)
+    following = (
+        faces_queue(project_id=image.project_id, user=request.user)
+        .exclude(pk=image.pk)
+        .values_list("pk", flat=True)
+        .first()
+    )
     config = {
         "imageUrl": reverse("api:face-image", args=[image.pk]),
         "faceUrl": reverse("api:face-update", args=[0]).rsplit("0", 1)[0],

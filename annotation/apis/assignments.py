@@ -13,12 +13,13 @@ from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, get_script_prefix, path, reverse
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from annotation.apis.fields import BoundedCharField
+from annotation.apis.pagination import Pagination
 from annotation.models import Assignment, Vote
 from annotation.models.assignment import AssignmentStatus
 from annotation.permissions import IsAnnotator, IsMember
@@ -27,6 +28,7 @@ from annotation.services.assignment import MAX_CLAIM_COUNT
 from annotation.services.progress import Progress, annotator_progress
 from annotation.services.vote_undo import vote_undo
 from annotation.services.votes import image_report_create, next_and_progress, vote_submit
+from annotation.throttling import VoteRateLimit
 
 
 class AssignmentOutputSerializer(serializers.Serializer):
@@ -111,6 +113,7 @@ class AssignmentVoteApi(APIView):
     """Vote on your own assignment; the next assignment(s) come back in the same response."""
 
     permission_classes = [IsAnnotator]
+    throttle_classes = [VoteRateLimit]
     # JSON only (the pages and scripts send and accept JSON): content negotiation is cheap.
     renderer_classes = [JSONRenderer]
 
@@ -163,7 +166,7 @@ class AssignmentReportApi(APIView):
     permission_classes = [IsAnnotator]
 
     class InputSerializer(serializers.Serializer):
-        reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+        reason = BoundedCharField(max_length=200, required=False, allow_blank=True, default="")
         next = serializers.IntegerField(min_value=0, max_value=MAX_CLAIM_COUNT, required=False, default=1)
 
     class OutputSerializer(serializers.Serializer):
@@ -207,6 +210,7 @@ class AssignmentListApi(APIView):
     """Your own assignments, newest first (``?project=``, ``?status=``)."""
 
     permission_classes = [IsAnnotator]
+    pagination_class = Pagination
 
     class FilterSerializer(serializers.Serializer):
         project = serializers.IntegerField(required=False)
@@ -229,7 +233,7 @@ class AssignmentListApi(APIView):
             queryset = queryset.filter(image__project_id=filters.validated_data["project"])
         if "status" in filters.validated_data:
             queryset = queryset.filter(status=filters.validated_data["status"])
-        paginator = LimitOffsetPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
 
@@ -239,6 +243,7 @@ class VoteListApi(APIView):
     (``?project=``, ``?annotator=``)."""
 
     permission_classes = [IsMember]
+    pagination_class = Pagination
 
     class FilterSerializer(serializers.Serializer):
         project = serializers.IntegerField(required=False)
@@ -264,7 +269,7 @@ class VoteListApi(APIView):
             project_id=filters.validated_data.get("project"),
             annotator_id=filters.validated_data.get("annotator"),
         )
-        paginator = LimitOffsetPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(queryset, request, view=self)
         data = self.OutputSerializer(page, many=True).data
         details = vote_details_visible(user=request.user)
@@ -275,8 +280,8 @@ class VoteListApi(APIView):
 
 urlpatterns: list[URLPattern] = [
     path("assignments", AssignmentListApi.as_view(), name="assignment-list"),
-    path("assignments/<int:assignment_id>/vote", AssignmentVoteApi.as_view(), name="assignment-vote"),
-    path("assignments/<int:assignment_id>/report", AssignmentReportApi.as_view(), name="assignment-report"),
+    path("assignments/<id:assignment_id>/vote", AssignmentVoteApi.as_view(), name="assignment-vote"),
+    path("assignments/<id:assignment_id>/report", AssignmentReportApi.as_view(), name="assignment-report"),
     path("votes", VoteListApi.as_view(), name="vote-list"),
-    path("votes/<int:vote_id>/undo", VoteUndoApi.as_view(), name="vote-undo"),
+    path("votes/<id:vote_id>/undo", VoteUndoApi.as_view(), name="vote-undo"),
 ]

@@ -152,11 +152,11 @@ class TrainingRunModelDownloadApi(APIView):
 
 
 urlpatterns: list[URLPattern] = [
-    path("projects/<int:project_id>/exports", ExportStartApi.as_view(), name="export-start"),
-    path("exports/<int:export_id>", ExportDetailApi.as_view(), name="export-detail"),
+    path("projects/<id:project_id>/exports", ExportStartApi.as_view(), name="export-start"),
+    path("exports/<id:export_id>", ExportDetailApi.as_view(), name="export-detail"),
     path("exports/download/<str:token>", ExportDownloadApi.as_view(), name="export-download"),
     path(
-        "training-runs/<int:training_run_id>/model.zip",
+        "training-runs/<id:training_run_id>/model.zip",
         TrainingRunModelDownloadApi.as_view(),
         name="training-run-model-download",
     ),

@@ -1,5 +1,7 @@
 """API views for faces (one view per operation): the correction queue, an image's faces, manual
-corrections (trusted annotators and admins), and starting detection (researchers, admins)."""
+corrections (annotators an admin made face editors of the image's project, and admins), and
+starting detection (researchers, admins). A face editor of one project finds another project's
+images and faces "not found"."""
 
 from __future__ import annotations
 
@@ -16,10 +18,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from annotation.apis.fields import BoundedCharField
 from annotation.models import Face, FaceRevision, Image, ImageStatus, Project
 from annotation.models.face import AgeRange, Gender, Race
 from annotation.permissions import IsResearcher
-from annotation.selectors.faces import can_edit_faces, faces_queue, image_faces
+from annotation.selectors.faces import can_edit_faces, faces_editable, faces_queue, image_faces, images_editable
 from annotation.services.faces import (
     face_create_manual,
     face_set_main,
@@ -30,7 +33,7 @@ from annotation.services.faces import (
 
 
 class CanEditFaces(BasePermission):
-    """Trusted annotators and admins."""
+    """Face editors of some project, and admins; each view narrows to the user's projects."""
 
     def has_permission(self, request: Any, view: Any) -> bool:
         return can_edit_faces(request.user)
@@ -99,11 +102,15 @@ class FaceQueueApi(APIView):
         project = serializers.IntegerField(required=False)
         limit = serializers.IntegerField(min_value=1, max_value=500, default=100)
 
-    @extend_schema(parameters=[FilterSerializer], responses=FaceQueueItemSerializer(many=True))
+    class OutputSerializer(serializers.Serializer):
+        count = serializers.IntegerField()
+        results = FaceQueueItemSerializer(many=True)
+
+    @extend_schema(parameters=[FilterSerializer], responses=OutputSerializer)
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        queue = faces_queue(project_id=filters.validated_data.get("project"))
+        queue = faces_queue(project_id=filters.validated_data.get("project"), user=request.user)
         items = list(queue[: filters.validated_data["limit"]])
         return Response({"count": queue.count(), "results": FaceQueueItemSerializer(items, many=True).data})
 
@@ -136,7 +143,7 @@ class ImageFacesApi(APIView):
 
     @extend_schema(responses=OutputSerializer)
     def get(self, request: Request, image_id: int) -> Response:
-        image = get_object_or_404(Image, pk=image_id)
+        image = get_object_or_404(images_editable(request.user), pk=image_id)
         return Response(self.OutputSerializer(image).data)
 
 
@@ -147,7 +154,7 @@ class ImageFileApi(APIView):
 
     @extend_schema(responses={(200, "image/*"): OpenApiTypes.BINARY})
     def get(self, request: Request, image_id: int) -> FileResponse:
-        image = get_object_or_404(Image, pk=image_id)
+        image = get_object_or_404(images_editable(request.user), pk=image_id)
         response = FileResponse(image.file.open("rb"))
         response["Cache-Control"] = "private, max-age=3600"
         return response
@@ -160,7 +167,7 @@ class FaceAlignedApi(APIView):
 
     @extend_schema(responses={(200, "image/png"): OpenApiTypes.BINARY})
     def get(self, request: Request, face_id: int) -> FileResponse:
-        face = get_object_or_404(Face, pk=face_id)
+        face = get_object_or_404(faces_editable(request.user), pk=face_id)
         field = face.aligned_grey if request.query_params.get("grey") in ("1", "true") else face.aligned
         if not field:
             raise Http404
@@ -174,7 +181,7 @@ class FaceUpdateApi(APIView):
 
     @extend_schema(request=FaceGeometryInputSerializer, responses=FaceEditSerializer)
     def patch(self, request: Request, face_id: int) -> Response:
-        face = get_object_or_404(Face.objects.select_related("image"), pk=face_id)
+        face = get_object_or_404(faces_editable(request.user).select_related("image"), pk=face_id)
         data = FaceGeometryInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         face = face_update(
@@ -198,7 +205,7 @@ class FaceCreateApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={201: FaceEditSerializer})
     def post(self, request: Request, image_id: int) -> Response:
-        image = get_object_or_404(Image, pk=image_id)
+        image = get_object_or_404(images_editable(request.user), pk=image_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         face = face_create_manual(
@@ -218,7 +225,7 @@ class FaceSetMainApi(APIView):
 
     @extend_schema(request=None, responses=FaceEditSerializer)
     def post(self, request: Request, face_id: int) -> Response:
-        face = face_set_main(face=get_object_or_404(Face, pk=face_id), user=request.user)
+        face = face_set_main(face=get_object_or_404(faces_editable(request.user), pk=face_id), user=request.user)
         return Response(FaceEditSerializer(face).data)
 
 
@@ -236,7 +243,7 @@ class FaceRevisionsApi(APIView):
 
     @extend_schema(responses=OutputSerializer(many=True))
     def get(self, request: Request, face_id: int) -> Response:
-        face = get_object_or_404(Face, pk=face_id)
+        face = get_object_or_404(faces_editable(request.user), pk=face_id)
         revisions = face.revisions.select_related("changed_by").order_by("-changed_at", "-pk")
         return Response(self.OutputSerializer(revisions, many=True).data)
 
@@ -247,14 +254,16 @@ class ImageRejectApi(APIView):
     permission_classes = [CanEditFaces]
 
     class InputSerializer(serializers.Serializer):
-        reason = serializers.CharField(max_length=500)
+        reason = BoundedCharField(max_length=500)
 
     @extend_schema(request=InputSerializer, responses={200: OpenApiTypes.OBJECT})
     def post(self, request: Request, image_id: int) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         image = image_reject(
-            image=get_object_or_404(Image, pk=image_id), reason=data.validated_data["reason"], user=request.user
+            image=get_object_or_404(images_editable(request.user), pk=image_id),
+            reason=data.validated_data["reason"],
+            user=request.user,
         )
         return Response({"id": image.pk, "status": image.status, "reject_reason": image.reject_reason})
 
@@ -293,13 +302,13 @@ class FacesDetectApi(APIView):
 
 urlpatterns: list[URLPattern] = [
     path("faces/queue", FaceQueueApi.as_view(), name="face-queue"),
-    path("faces/images/<int:image_id>", ImageFacesApi.as_view(), name="face-image"),
-    path("faces/images/<int:image_id>/file", ImageFileApi.as_view(), name="face-image-file"),
-    path("faces/images/<int:image_id>/faces", FaceCreateApi.as_view(), name="face-create"),
-    path("faces/images/<int:image_id>/reject", ImageRejectApi.as_view(), name="face-image-reject"),
-    path("faces/<int:face_id>", FaceUpdateApi.as_view(), name="face-update"),
-    path("faces/<int:face_id>/main", FaceSetMainApi.as_view(), name="face-set-main"),
-    path("faces/<int:face_id>/aligned", FaceAlignedApi.as_view(), name="face-aligned"),
-    path("faces/<int:face_id>/revisions", FaceRevisionsApi.as_view(), name="face-revisions"),
-    path("projects/<int:project_id>/faces/detect", FacesDetectApi.as_view(), name="faces-detect"),
+    path("faces/images/<id:image_id>", ImageFacesApi.as_view(), name="face-image"),
+    path("faces/images/<id:image_id>/file", ImageFileApi.as_view(), name="face-image-file"),
+    path("faces/images/<id:image_id>/faces", FaceCreateApi.as_view(), name="face-create"),
+    path("faces/images/<id:image_id>/reject", ImageRejectApi.as_view(), name="face-image-reject"),
+    path("faces/<id:face_id>", FaceUpdateApi.as_view(), name="face-update"),
+    path("faces/<id:face_id>/main", FaceSetMainApi.as_view(), name="face-set-main"),
+    path("faces/<id:face_id>/aligned", FaceAlignedApi.as_view(), name="face-aligned"),
+    path("faces/<id:face_id>/revisions", FaceRevisionsApi.as_view(), name="face-revisions"),
+    path("projects/<id:project_id>/faces/detect", FacesDetectApi.as_view(), name="faces-detect"),
 ]

@@ -10,11 +10,11 @@ from django.urls import URLPattern, path, reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from annotation.apis.pagination import Pagination
 from annotation.models import Assignment, Face, Image, ImageStatus
 from annotation.permissions import ADMIN, RESEARCHER, IsMember, IsResearcher, has_role
 from annotation.services.image_display import image_display_bytes
@@ -72,6 +72,7 @@ class ImageListApi(APIView):
     """Images of a project with their faces and vote counts (researchers, admins)."""
 
     permission_classes = [IsResearcher]
+    pagination_class = Pagination
 
     class FilterSerializer(serializers.Serializer):
         project = serializers.IntegerField(required=False)
@@ -86,7 +87,7 @@ class ImageListApi(APIView):
         for name in ("project", "status", "is_gold"):
             if filters.validated_data.get(name) is not None:
                 queryset = queryset.filter(**{name: filters.validated_data[name]})
-        paginator = LimitOffsetPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response(ImageOutputSerializer(page, many=True).data)
 
@@ -124,6 +125,6 @@ class ImageDisplayApi(APIView):
 
 urlpatterns: list[URLPattern] = [
     path("images", ImageListApi.as_view(), name="image-list"),
-    path("images/<int:image_id>", ImageDetailApi.as_view(), name="image-detail"),
-    path("images/<int:image_id>/display", ImageDisplayApi.as_view(), name="image-display"),
+    path("images/<id:image_id>", ImageDetailApi.as_view(), name="image-detail"),
+    path("images/<id:image_id>/display", ImageDisplayApi.as_view(), name="image-display"),
 ]

@@ -8,15 +8,18 @@ from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from annotation.apis.fields import BoundedCharField
 from annotation.apis.jobs import JobOutputSerializer
+from annotation.apis.parsers import JSONParser
 from annotation.models import Project
 from annotation.permissions import IsAdmin
 from annotation.services.imports import import_job_start
+from config.body_limits import max_body
 
 MAX_URLS_PER_REQUEST = 50_000
 
@@ -52,6 +55,7 @@ class UrlEntryField(serializers.Field):
         return value
 
 
+@max_body("RAF_MAX_UPLOAD_BYTES")
 class ImportStartApi(APIView):
     """Start an import: multipart ``files`` (images and/or zips) or JSON ``urls``. Admins only."""
 
@@ -61,7 +65,7 @@ class ImportStartApi(APIView):
     class InputSerializer(serializers.Serializer):
         files = serializers.ListField(child=serializers.FileField(), required=False, max_length=10_000)
         urls = serializers.ListField(child=UrlEntryField(), required=False, max_length=MAX_URLS_PER_REQUEST)
-        keyword = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+        keyword = BoundedCharField(required=False, allow_blank=True, max_length=200, default="")
 
         def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
             if bool(attrs.get("files")) == bool(attrs.get("urls")):
@@ -86,5 +90,5 @@ class ImportStartApi(APIView):
 
 
 urlpatterns: list[URLPattern] = [
-    path("projects/<int:project_id>/imports", ImportStartApi.as_view(), name="import-start"),
+    path("projects/<id:project_id>/imports", ImportStartApi.as_view(), name="import-start"),
 ]

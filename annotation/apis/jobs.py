@@ -10,11 +10,11 @@ from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from annotation.apis.pagination import Pagination
 from annotation.models import Job, JobStatus
 from annotation.permissions import ADMIN, RESEARCHER, IsAdmin, IsMember, has_role
 from annotation.services.jobs import job_cancel
@@ -38,6 +38,7 @@ class JobListApi(APIView):
     """Jobs, newest first (``?project=``, ``?kind=``, ``?status=``)."""
 
     permission_classes = [IsMember]
+    pagination_class = Pagination
 
     class FilterSerializer(serializers.Serializer):
         project = serializers.IntegerField(required=False)
@@ -52,7 +53,7 @@ class JobListApi(APIView):
         for name in ("project", "kind", "status"):
             if name in filters.validated_data:
                 jobs = jobs.filter(**{name: filters.validated_data[name]})
-        paginator = LimitOffsetPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(jobs, request, view=self)
         return paginator.get_paginated_response(JobOutputSerializer(page, many=True).data)
 
@@ -78,6 +79,6 @@ class JobCancelApi(APIView):
 
 urlpatterns: list[URLPattern] = [
     path("jobs", JobListApi.as_view(), name="job-list"),
-    path("jobs/<int:job_id>", JobDetailApi.as_view(), name="job-detail"),
-    path("jobs/<int:job_id>/cancel", JobCancelApi.as_view(), name="job-cancel"),
+    path("jobs/<id:job_id>", JobDetailApi.as_view(), name="job-detail"),
+    path("jobs/<id:job_id>/cancel", JobCancelApi.as_view(), name="job-cancel"),
 ]

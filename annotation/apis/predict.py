@@ -17,8 +17,10 @@ from annotation.errors import ServiceError
 from annotation.models import Project
 from annotation.permissions import IsResearcher
 from annotation.services.predict import expression_predict
+from config.body_limits import max_body
 
 
+@max_body("RAF_MAX_IMAGE_BYTES")
 class PredictApi(APIView):
     """``POST /api/v1/predict`` (multipart: ``project``, ``image``, optional ``aligned``) ->
     ``{"model", "classes", "faces": [{"box": [x1, y1, x2, y2], "confidence", "probabilities", "label"}]}``."""

@@ -3,6 +3,8 @@ annotator's claim and progress (one view per operation)."""
 
 from __future__ import annotations
 
+from django.core.validators import RegexValidator
+from django.db import models
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path
 from drf_spectacular.utils import extend_schema
@@ -16,15 +18,17 @@ from annotation.apis.assignments import (
     ProgressOutputSerializer,
     assignment_data,
 )
+from annotation.apis.fields import BoundedCharField
 from annotation.models import Project
 from annotation.permissions import IsAdmin, IsAnnotator, IsMember
 from annotation.services.assignment import MAX_CLAIM_COUNT, assignment_claim_next
 from annotation.services.progress import annotator_progress
 from annotation.services.projects import project_save
+from annotation.throttling import ClaimRateLimit
 
 PROJECT_FIELDS = [
     "id", "name", "description", "classes", "votes_wanted", "reservation_timeout_s", "gold_rate",
-    "subset_min_votes", "created_at",
+    "subset_min_votes", "min_vote_ms", "created_at",
 ]  # fmt: skip
 
 
@@ -35,9 +39,18 @@ class ProjectOutputSerializer(serializers.ModelSerializer):
 
 
 class ProjectInputSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: BoundedCharField,
+    }
+    votes_wanted = serializers.IntegerField(min_value=1, max_value=10_000, required=False)
     classes = serializers.ListField(
-        child=serializers.CharField(max_length=40), min_length=2, max_length=50, required=False
+        child=BoundedCharField(max_length=40, validators=[RegexValidator(r"\S")]),
+        min_length=2,
+        max_length=50,
+        required=False,
     )
+    gold_rate = serializers.FloatField(min_value=0, max_value=1, required=False)
 
     class Meta:
         model = Project
@@ -95,6 +108,7 @@ class ProjectClaimApi(APIView):
     """Reserve the next image(s) to annotate; your live reservations come back first."""
 
     permission_classes = [IsAnnotator]
+    throttle_classes = [ClaimRateLimit]
 
     class InputSerializer(serializers.Serializer):
         count = serializers.IntegerField(min_value=1, max_value=MAX_CLAIM_COUNT, required=False, default=1)
@@ -129,7 +143,7 @@ class ProjectProgressApi(APIView):
 
 urlpatterns: list[URLPattern] = [
     path("projects", ProjectListCreateApi.as_view(), name="project-list"),
-    path("projects/<int:project_id>", ProjectDetailUpdateApi.as_view(), name="project-detail"),
-    path("projects/<int:project_id>/claim", ProjectClaimApi.as_view(), name="project-claim"),
-    path("projects/<int:project_id>/progress", ProjectProgressApi.as_view(), name="project-progress"),
+    path("projects/<id:project_id>", ProjectDetailUpdateApi.as_view(), name="project-detail"),
+    path("projects/<id:project_id>/claim", ProjectClaimApi.as_view(), name="project-claim"),
+    path("projects/<id:project_id>/progress", ProjectProgressApi.as_view(), name="project-progress"),
 ]

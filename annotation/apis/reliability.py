@@ -122,6 +122,6 @@ class ReliabilityRunDetailApi(APIView):
 
 
 urlpatterns: list[URLPattern] = [
-    path("projects/<int:project_id>/reliability-runs", ReliabilityRunsApi.as_view(), name="reliability-runs"),
-    path("reliability-runs/<int:run_id>", ReliabilityRunDetailApi.as_view(), name="reliability-run-detail"),
+    path("projects/<id:project_id>/reliability-runs", ReliabilityRunsApi.as_view(), name="reliability-runs"),
+    path("reliability-runs/<id:run_id>", ReliabilityRunDetailApi.as_view(), name="reliability-run-detail"),
 ]

@@ -7,6 +7,7 @@ work log and its CSVs. Participants themselves enter through the page ``/study/<
 from __future__ import annotations
 
 import json
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
@@ -19,12 +20,21 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from annotation.apis.fields import BoundedCharField
 from annotation.errors import ServiceError
 from annotation.models import Project, Study, StudyMarket
 from annotation.permissions import IsAdmin
 from annotation.selectors.studies import studies_list, study_work_log
 from annotation.selectors.study_payments import CSV_KINDS, study_payment_csv
 from annotation.services.studies import study_close, study_create, study_links_delete, study_reopen
+
+
+class _RoundedDecimalField(serializers.DecimalField):
+    """A decimal rounded (half up) to ``decimal_places`` instead of refused for more places, as
+    its schema (a number between the bounds) promises."""
+
+    def validate_precision(self, value: Decimal) -> Decimal:
+        return super().validate_precision(value.quantize(Decimal(1).scaleb(-self.decimal_places), ROUND_HALF_UP))
 
 
 class StudyOutputSerializer(serializers.Serializer):
@@ -59,15 +69,22 @@ class StudyListCreateApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         project = serializers.IntegerField()
-        name = serializers.CharField(max_length=200, required=False, default="")
+        name = BoundedCharField(max_length=200, required=False, default="")
         market = serializers.ChoiceField(choices=StudyMarket.choices)
         quota = serializers.IntegerField(min_value=1)
-        completion_code = serializers.CharField(max_length=64)
-        screened_out_code = serializers.CharField(max_length=64, required=False, default="", allow_blank=True)
+        completion_code = BoundedCharField(max_length=64)
+        screened_out_code = BoundedCharField(max_length=64, required=False, default="", allow_blank=True)
         return_url = serializers.URLField(max_length=500, required=False, default="", allow_blank=True)
-        market_study_id = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
-        bonus_per_vote = serializers.DecimalField(
-            max_digits=8, decimal_places=4, min_value=0, required=False, default=0
+        market_study_id = BoundedCharField(max_length=100, required=False, default="", allow_blank=True)
+        # A number in the schema (with its bounds), not a string pattern that allows "-1".
+        bonus_per_vote = _RoundedDecimalField(
+            max_digits=8,
+            decimal_places=4,
+            min_value=0,
+            max_value=Decimal("9999.9999"),
+            required=False,
+            default=0,
+            coerce_to_string=False,
         )
 
     @extend_schema(responses={200: StudyOutputSerializer(many=True)})
@@ -189,13 +206,13 @@ class StudyWorkLogCsvApi(APIView):
 
 urlpatterns: list[URLPattern] = [
     path("studies", StudyListCreateApi.as_view(), name="study-list"),
-    path("studies/<int:study_id>", StudyDetailApi.as_view(), name="study-detail"),
-    path("studies/<int:study_id>/close", StudyCloseApi.as_view(), name="study-close"),
+    path("studies/<id:study_id>", StudyDetailApi.as_view(), name="study-detail"),
+    path("studies/<id:study_id>/close", StudyCloseApi.as_view(), name="study-close"),
     path(
-        "studies/<int:study_id>/participant-links",
+        "studies/<id:study_id>/participant-links",
         StudyParticipantLinksDeleteApi.as_view(),
         name="study-participant-links",
     ),
-    path("studies/<int:study_id>/work-log", StudyWorkLogApi.as_view(), name="study-work-log"),
-    path("studies/<int:study_id>/work-log.csv", StudyWorkLogCsvApi.as_view(), name="study-work-log-csv"),
+    path("studies/<id:study_id>/work-log", StudyWorkLogApi.as_view(), name="study-work-log"),
+    path("studies/<id:study_id>/work-log.csv", StudyWorkLogCsvApi.as_view(), name="study-work-log-csv"),
 ]

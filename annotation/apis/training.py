@@ -11,7 +11,7 @@ from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -22,6 +22,7 @@ from annotation.models import Job, Project, ReliabilityRun, TrainingRun
 from annotation.permissions import IsAdmin, IsResearcher
 from annotation.selectors.training import training_run_list
 from annotation.services.training import training_run_cancel, training_run_set_current, training_run_start
+from config.path_converters import MAX_ID
 
 
 def job_data(job: Job | None) -> dict[str, Any] | None:
@@ -100,16 +101,17 @@ class TrainingRunListApi(APIView):
 
     permission_classes = [IsResearcher]
 
-    @extend_schema(
-        operation_id="training_runs_list",
-        parameters=[OpenApiParameter("project", int, required=True)],
-        responses=TrainingRunOutputSerializer(many=True),
-    )
+    class FilterSerializer(serializers.Serializer):
+        project = serializers.IntegerField(min_value=0, max_value=MAX_ID)
+
+    class OutputSerializer(serializers.Serializer):
+        results = TrainingRunOutputSerializer(many=True)
+
+    @extend_schema(operation_id="training_runs_list", parameters=[FilterSerializer], responses=OutputSerializer)
     def get(self, request: Request) -> Response:
-        project_id = request.query_params.get("project", "")
-        if not project_id.isdigit():
-            raise ServiceError("Give the project as ?project=<id>.", code="invalid")
-        project = get_object_or_404(Project, pk=int(project_id))
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        project = get_object_or_404(Project, pk=filters.validated_data["project"])
         runs = [run_data(run) for run in training_run_list(project=project)]
         return Response({"results": TrainingRunOutputSerializer(runs, many=True).data})
 
@@ -165,14 +167,14 @@ class TrainingRunArtefactApi(APIView):
 
 
 urlpatterns: list[URLPattern] = [
-    path("projects/<int:project_id>/training-runs", TrainingRunStartApi.as_view(), name="training-run-start"),
+    path("projects/<id:project_id>/training-runs", TrainingRunStartApi.as_view(), name="training-run-start"),
     path("training-runs", TrainingRunListApi.as_view(), name="training-run-list"),
-    path("training-runs/<int:run_id>", TrainingRunDetailApi.as_view(), name="training-run-detail"),
-    path("training-runs/<int:run_id>/cancel", TrainingRunCancelApi.as_view(), name="training-run-cancel"),
+    path("training-runs/<id:run_id>", TrainingRunDetailApi.as_view(), name="training-run-detail"),
+    path("training-runs/<id:run_id>/cancel", TrainingRunCancelApi.as_view(), name="training-run-cancel"),
     path(
-        "training-runs/<int:run_id>/make-current", TrainingRunMakeCurrentApi.as_view(), name="training-run-make-current"
+        "training-runs/<id:run_id>/make-current", TrainingRunMakeCurrentApi.as_view(), name="training-run-make-current"
     ),
     path(
-        "training-runs/<int:run_id>/artefacts/<str:key>", TrainingRunArtefactApi.as_view(), name="training-run-artefact"
+        "training-runs/<id:run_id>/artefacts/<str:key>", TrainingRunArtefactApi.as_view(), name="training-run-artefact"
     ),
 ]

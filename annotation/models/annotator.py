@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 
@@ -11,7 +12,6 @@ class AnnotatorProfile(models.Model):
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="annotator")
     pseudonym = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    trusted = models.BooleanField(default=False, help_text="May correct faces and landmarks.")
     simulated = models.BooleanField(default=False, help_text="Created by simulate_votes.")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -28,6 +28,15 @@ class Qualification(models.Model):
     qualified_at = models.DateTimeField(null=True, blank=True)
     quiz_attempts = models.PositiveIntegerField(default=0)
     last_quiz_at = models.DateTimeField(null=True, blank=True)
+    # The quiz attempt in progress, kept here and never in the page: the page holds an opaque
+    # random token, the questions are these gold images in this order.
+    quiz_token = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    quiz_current = ArrayField(models.BigIntegerField(), default=list, blank=True)
+    quiz_started_at = models.DateTimeField(null=True, blank=True)
+    # Every gold image this annotator was ever asked in a quiz: never served to them as a gold check.
+    quiz_seen = ArrayField(models.BigIntegerField(), default=list, blank=True)
+    # A project-scoped role: may correct faces and landmarks (and reject images) of this project.
+    may_edit_faces = models.BooleanField(default=False)
     # Kept by database triggers on annotation_vote (migration 0006), for every way a vote is
     # written or deleted: the annotator's votes on gold images of the project and how many of
     # them match the gold label; all their votes on the project's images; and, for the progress

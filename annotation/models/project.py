@@ -27,6 +27,9 @@ class Project(models.Model):
         default=5,
         help_text="Images with fewer counted votes stay out of the basic and compound subsets.",
     )
+    # The least time between claiming an image and voting on it; a quicker vote is refused
+    # (429 too_fast). Empty: the install's RAF_MIN_VOTE_MS.
+    min_vote_ms = models.PositiveIntegerField(null=True, blank=True)
     current_model = models.ForeignKey(
         "annotation.TrainingRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -214,7 +214,8 @@ def _claim(
 #   project (MAX_OPEN_PER_ANNOTATOR; %(voted)s is left out: the merged vote statement closes it);
 #   ``{guard}`` (``true`` here) lets the merged vote statement claim only once its vote is written;
 # * gold_high, gold_low: the gold slots among those, read from a random point of image_gold_idx
-#   round to its start, unseen gold images only;
+#   round to its start, unseen gold images only, never a tutorial example (shown to everyone,
+#   with its class) nor an image this annotator was asked in a quiz (%(gold_excluded)s);
 # * regular: the other slots (and gold slots with no unseen gold image left), the least loaded
 #   unseen images, in the order of image_assign_load_idx (compiling such a queryset costs
 #   more CPU than running it). The ORDER BY and WHERE match image_assign_load_idx, so it is an
@@ -240,6 +241,7 @@ _GOLD_CTES = """
         SELECT i.id FROM annotation_image i
         WHERE i.project_id = %(project)s::bigint AND i.status = 'ready' AND i.is_gold
           AND i.random_key >= %(gold_from)s::double precision AND {unseen}
+          AND i.id <> ALL(%(gold_excluded)s::bigint[])
         ORDER BY i.random_key
         LIMIT (SELECT n FROM gold_wanted)
         FOR UPDATE OF i SKIP LOCKED
@@ -248,6 +250,7 @@ _GOLD_CTES = """
         SELECT i.id FROM annotation_image i
         WHERE i.project_id = %(project)s::bigint AND i.status = 'ready' AND i.is_gold
           AND i.random_key < %(gold_from)s::double precision AND {unseen}
+          AND i.id <> ALL(%(gold_excluded)s::bigint[])
         ORDER BY i.random_key
         LIMIT (SELECT n FROM gold_wanted) - (SELECT count(*) FROM gold_high)
         FOR UPDATE OF i SKIP LOCKED
@@ -327,6 +330,8 @@ def claim_params(
     *, annotator: AbstractBaseUser, project: Project, draws: Sequence[bool], now: datetime, voted: int = 0
 ) -> dict[str, object]:
     """Parameters of :func:`claim_ctes`: one slot per draw (``True``: gold)."""
+    # Only a claim with a gold slot (a few in a hundred) reads the images it must not serve as gold.
+    gold_excluded = gold_images_not_for_checks(annotator=annotator, project=project) if any(draws) else []
     return {
         "project": project.pk,
         "annotator": annotator.pk,
@@ -336,7 +341,28 @@ def claim_params(
         "expires_at": now + timedelta(seconds=project.reservation_timeout_s),
         "max_open": MAX_OPEN_PER_ANNOTATOR,
         "voted": voted,
+        "gold_excluded": gold_excluded,
     }
+
+
+# Tutorial examples change only when gold images do; a minute's staleness is harmless (the quiz
+# pool and the checks exclude them on every draw after that).
+TUTORIAL_EXAMPLES_CACHE_S = 60
+
+
+def gold_images_not_for_checks(*, annotator: AbstractBaseUser, project: Project) -> list[int]:
+    """Gold images never served to ``annotator`` as gold checks: the project's tutorial
+    examples (everyone saw them, with their class) and every image the annotator was asked in
+    a quiz (they may have noted the answer)."""
+    from annotation.services.qualification import tutorial_example_images
+
+    key = f"raf:tutorial-examples:{project.pk}:{project.created_at.timestamp()}"
+    examples = cache.get(key)
+    if examples is None:
+        examples = sorted(image.pk for image in tutorial_example_images(project=project).values())
+        cache.set(key, examples, TUTORIAL_EXAMPLES_CACHE_S)
+    quizzed = Qualification.objects.filter(annotator=annotator, project=project).values_list("quiz_seen", flat=True)
+    return sorted({*examples, *(image_id for seen in quizzed for image_id in seen)})
 
 
 def assignments_release_expired(*, limit: int = 1000) -> int:

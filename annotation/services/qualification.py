@@ -1,29 +1,34 @@
 """Tutorial and qualification quiz: what an annotator must pass before claiming images.
 
 The quiz asks ``Project.quiz_questions`` gold images (``Image.is_gold`` with a ``gold_label``)
-and passes at ``Project.quiz_pass_mark`` (a share of right answers). The questions of one
-attempt travel to the browser and back in a signed token, so no extra table is needed; the
-token carries the attempt number, and the submit is a compare-and-set on
-``Qualification.quiz_attempts``, so one token scores at most once. After a failed attempt the
-annotator waits ``Project.quiz_retry_delay_s`` seconds. Feedback is the score only: the
+and passes at ``Project.quiz_pass_mark`` (a share of right answers). The questions of the
+attempt in progress stay on the server (``Qualification.quiz_current``); the page holds only an
+opaque random token (``Qualification.quiz_token``), which names nothing: a signed token that
+carried the image ids let anyone read which images are gold. The submit is a compare-and-set on
+the token and ``Qualification.quiz_attempts``, so one token scores at most once. Every image an
+annotator was asked is remembered (``Qualification.quiz_seen``) and never served to them as a
+gold check, and tutorial examples never to anyone (:mod:`annotation.services.assignment`).
+After a failed attempt the annotator waits ``Project.quiz_retry_delay_s`` seconds. Feedback is the score only: the
 answers are never revealed.
 """
 
 from __future__ import annotations
 
 import random
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.core import signing
+from django.contrib.postgres.fields import ArrayField
 from django.db import transaction
+from django.db.models import BigIntegerField, F, Value
+from django.db.models.expressions import Func
 from django.utils import timezone
 
 from annotation.errors import ServiceError
 from annotation.models import Image, ImageStatus, Project, Qualification
 
-QUIZ_SIGNING_SALT = "raf.quiz"
 # A quiz left open longer than this must be started again (its token expires).
 QUIZ_MAX_AGE_S = 2 * 3600
 
@@ -127,19 +132,43 @@ def qualification_quiz_start(
         )
     chosen = (rng or random.Random()).sample(pool, min(project.quiz_questions, len(pool)))
     images = Image.objects.in_bulk(chosen)
-    token = signing.dumps(
-        {"q": qualification.pk, "n": qualification.quiz_attempts, "images": chosen}, salt=QUIZ_SIGNING_SALT
+    token = secrets.token_urlsafe(32)
+    # The attempt lives here; quiz_seen keeps every image ever asked (ARRAY(SELECT DISTINCT ...)).
+    Qualification.objects.filter(pk=qualification.pk).update(
+        quiz_token=token,
+        quiz_current=chosen,
+        quiz_started_at=timezone.now(),
+        quiz_seen=_ArrayUnion(F("quiz_seen"), chosen),
     )
     return Quiz(token=token, images=tuple(images[image_id] for image_id in chosen))
 
 
+class _ArrayUnion(Func):
+    """``ARRAY(SELECT DISTINCT unnest(a || b))`` for two bigint arrays."""
+
+    template = "ARRAY(SELECT DISTINCT unnest(%(expressions)s))"
+    arg_joiner = " || "
+
+    def __init__(self, column: F, values: list[int]) -> None:
+        super().__init__(
+            column,
+            Value(values, output_field=ArrayField(BigIntegerField())),
+            output_field=ArrayField(BigIntegerField()),
+        )
+
+
+def _live_attempt(token: str) -> Qualification | None:
+    if not token:
+        return None
+    cutoff = timezone.now() - timedelta(seconds=QUIZ_MAX_AGE_S)
+    return Qualification.objects.filter(quiz_token=token, quiz_started_at__gt=cutoff).first()
+
+
 def quiz_image_ids(*, token: str) -> list[int]:
-    """The image ids of a quiz token, in question order (empty for a bad or expired token)."""
-    try:
-        payload = signing.loads(token, salt=QUIZ_SIGNING_SALT, max_age=QUIZ_MAX_AGE_S)
-    except signing.BadSignature:
-        return []
-    return [int(image_id) for image_id in payload.get("images", [])]
+    """The image ids of the attempt ``token`` names, in question order (empty for an unknown,
+    used or expired token)."""
+    attempt = _live_attempt(token)
+    return [int(image_id) for image_id in attempt.quiz_current] if attempt is not None else []
 
 
 def qualification_quiz_submit(
@@ -148,15 +177,12 @@ def qualification_quiz_submit(
     """Score an attempt. ``answers`` maps image id to the chosen 0-based label; a missing
     answer counts as wrong. Passing sets ``qualified_at``; failing starts the retry delay."""
     qualification = qualification_get(annotator=annotator, project=project)
-    try:
-        payload = signing.loads(token, salt=QUIZ_SIGNING_SALT, max_age=QUIZ_MAX_AGE_S)
-    except signing.SignatureExpired as exc:
-        raise ServiceError("This quiz expired; start it again.", code="quiz_expired") from exc
-    except signing.BadSignature as exc:
-        raise ServiceError("This quiz is not valid; start it again.", code="quiz_invalid") from exc
-    if payload.get("q") != qualification.pk:
-        raise ServiceError("This quiz belongs to someone else.", code="quiz_invalid")
-    image_ids: list[int] = [int(i) for i in payload["images"]]
+    if not token or token != qualification.quiz_token:
+        raise ServiceError("This quiz is not valid; start it again.", code="quiz_invalid")
+    started = qualification.quiz_started_at
+    if started is None or started <= timezone.now() - timedelta(seconds=QUIZ_MAX_AGE_S):
+        raise ServiceError("This quiz expired; start it again.", code="quiz_expired")
+    image_ids: list[int] = [int(i) for i in qualification.quiz_current]
     n_classes = project.n_classes
     for image_id, label in answers.items():
         if image_id not in image_ids:
@@ -168,14 +194,18 @@ def qualification_quiz_submit(
     total = len(image_ids)
     passed = total > 0 and correct / total >= project.quiz_pass_mark - 1e-9
     now = timezone.now()
-    fields: dict[str, object] = {"quiz_attempts": payload["n"] + 1, "last_quiz_at": now}
+    fields: dict[str, object] = {
+        "quiz_attempts": qualification.quiz_attempts + 1,
+        "last_quiz_at": now,
+        "quiz_token": "",
+        "quiz_current": [],
+    }
     if passed:
         fields["qualified_at"] = now
     with transaction.atomic():
-        # Compare-and-set on the attempt counter: a token scores once, and a quiz started
-        # before another attempt was scored is stale.
+        # Compare-and-set on the token and the attempt counter: a token scores once.
         updated = Qualification.objects.filter(
-            pk=qualification.pk, quiz_attempts=payload["n"], qualified_at__isnull=True
+            pk=qualification.pk, quiz_token=token, quiz_attempts=qualification.quiz_attempts, qualified_at__isnull=True
         ).update(**fields)
     if not updated:
         raise ServiceError("This quiz was already submitted; start it again.", code="quiz_stale", status_code=409)

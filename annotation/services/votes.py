@@ -23,6 +23,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
@@ -66,6 +67,7 @@ def vote_create(
     try:
         with transaction.atomic():
             locked = _lock_own(annotator=annotator, assignment=assignment)
+            _require_time_to_look(assignment=locked)
             outcome = _write_vote(annotator=annotator, assignment=locked, label=label, time_taken_ms=time_taken_ms)
     except IntegrityError as exc:
         raise _integrity_error(exc) from exc
@@ -78,15 +80,19 @@ def vote_create(
 # meanwhile falls through), moves the slot out of reserved (into counted for a regular image),
 # inserts the vote (the database's triggers score a gold image's vote and count it on the
 # qualification) and closes the assignment; each step runs only when the previous one returned
-# a row. Anything else (an expired reservation, someone else's assignment) returns no row and
-# no write, and takes vote_create's path. The same writes as _write_vote's open case. A label
+# a row. Anything else (an expired reservation, someone else's assignment, a vote sooner after
+# the claim than the project's minimum time) returns no row and no write, and takes
+# vote_create's path, which says why. The same writes as _write_vote's open case. A label
 # that is not one of the project's classes is refused by the database (migration 0007's trigger,
 # the one check of the label's range), which rolls the whole statement back.
 _VOTE_CTES = """
     own AS (
         SELECT a.id, a.image_id, a.is_gold, i.project_id FROM annotation_assignment a
         JOIN annotation_image i ON i.id = a.image_id
+        JOIN annotation_project p ON p.id = i.project_id
         WHERE a.id = %(assignment)s::bigint AND a.annotator_id = %(annotator)s::integer AND a.status = 'open'
+          AND a.created_at <= %(now)s::timestamptz
+              - make_interval(secs => COALESCE(p.min_vote_ms, %(min_vote_ms)s::integer) / 1000.0)
         FOR UPDATE OF a
     ),
     counted AS (
@@ -147,6 +153,7 @@ def vote_create_on_open_reservation(
         "label": label,
         "time_taken_ms": time_taken_ms,
         "now": now,
+        "min_vote_ms": settings.RAF_MIN_VOTE_MS,
     }
     try:
         # One statement commits by itself (no BEGIN/COMMIT round trips); inside a caller's
@@ -226,6 +233,7 @@ def vote_create_and_claim_on_open_reservation(
         "label": label,
         "time_taken_ms": time_taken_ms,
         "midnight": midnight,
+        "min_vote_ms": settings.RAF_MIN_VOTE_MS,
     }
     for _attempt in range(3):
         try:
@@ -258,7 +266,7 @@ def vote_create_and_claim_on_open_reservation(
 def _lock_own(*, annotator: AbstractBaseUser, assignment: Assignment) -> Assignment:
     locked = (
         Assignment.objects.select_for_update()
-        .only("id", "image_id", "annotator_id", "status", "is_gold")
+        .only("id", "image_id", "annotator_id", "status", "is_gold", "created_at")
         .filter(pk=assignment.pk)
         .first()
     )
@@ -272,6 +280,21 @@ def _lock_own(*, annotator: AbstractBaseUser, assignment: Assignment) -> Assignm
     if locked.status == AssignmentStatus.REPORTED:
         raise ServiceError("You reported this image.", code="already_reported", status_code=409)
     return locked
+
+
+def _require_time_to_look(*, assignment: Assignment) -> None:
+    """Refuse a vote sooner after the claim than the project's minimum (``Project.min_vote_ms``,
+    else ``RAF_MIN_VOTE_MS``): nobody judges a face in less, a script voting blind does."""
+    project = assignment.image.project
+    minimum_ms = project.min_vote_ms if project.min_vote_ms is not None else settings.RAF_MIN_VOTE_MS
+    waited_ms = (timezone.now() - assignment.created_at).total_seconds() * 1000
+    if assignment.status == AssignmentStatus.OPEN and waited_ms < minimum_ms:
+        raise ServiceError(
+            f"Too fast: look at the face for at least {minimum_ms} ms before answering.",
+            code="too_fast",
+            details={"min_vote_ms": minimum_ms, "retry_after_ms": int(minimum_ms - waited_ms) + 1},
+            status_code=429,
+        )
 
 
 def _write_vote(

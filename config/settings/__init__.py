@@ -10,4 +10,5 @@ from config.settings.api import *  # noqa: F401,F403
 from config.settings.base import *  # noqa: F401,F403
 from config.settings.database import *  # noqa: F401,F403
 from config.settings.jobs import *  # noqa: F401,F403
+from config.settings.limits import *  # noqa: F401,F403
 from config.settings.storage import *  # noqa: F401,F403

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from config.env import env_int
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
@@ -8,8 +10,13 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "annotation.apis.schema.ViewNamedAutoSchema",
     "EXCEPTION_HANDLER": "annotation.apis.errors.exception_handler",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "annotation.apis.pagination.Pagination",
     "PAGE_SIZE": 100,
+    # JSON only (the pages and scripts send JSON; the upload endpoints name their own parsers).
+    # Bodies nested past Python's recursion limit are a 400, not a 500.
+    "DEFAULT_PARSER_CLASSES": ["annotation.apis.parsers.JSONParser"],
+    # The client address throttles count (X-Forwarded-For entries appended by trusted proxies).
+    "NUM_PROXIES": env_int("RAF_TRUSTED_PROXIES", 0),
 }
 
 SPECTACULAR_SETTINGS = {
@@ -22,6 +29,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # config.path_converters: ids are integers a bigint holds.
+    "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "minimum": 0, "maximum": 10**18 - 1}},
     "ENUM_NAME_OVERRIDES": {
         "JobStatusEnum": "annotation.models.job.JobStatus",
         "ImageStatusEnum": "annotation.models.image.ImageStatus",

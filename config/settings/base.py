@@ -3,12 +3,20 @@ from __future__ import annotations
 from pathlib import Path
 
 from config.env import env_bool, env_list, env_str
+from config.secret import install_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 RAF_ENV = env_str("RAF_ENV", "development")
+# The value the project once shipped: refused everywhere (anything signed with it is forgeable).
 DEFAULT_SECRET_KEY = "dev-only-insecure-secret-key-change-me"
-SECRET_KEY = env_str("SECRET_KEY", DEFAULT_SECRET_KEY)
+# Production names its key; elsewhere each install generates its own on first run, kept in
+# var/secret_key (RAF_SECRET_KEY_FILE), so no two installs share a signing key.
+SECRET_KEY = env_str("SECRET_KEY") or (
+    ""
+    if RAF_ENV == "production"
+    else install_secret_key(Path(env_str("RAF_SECRET_KEY_FILE", str(BASE_DIR / "var" / "secret_key"))))
+)
 DEBUG = env_bool("DEBUG", RAF_ENV != "production")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "" if RAF_ENV == "production" else "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -24,6 +32,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "annotation",
     "frontend",
 ]
@@ -32,12 +41,16 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Serves collected static files in production (gunicorn serves no files by itself).
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Request bodies over the view's cap are refused before anything reads them (config.body_limits).
+    "config.body_limits.BodySizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Login lockouts (django-axes); last, as its documentation asks.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

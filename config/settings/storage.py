@@ -38,8 +38,6 @@ RAF_DOWNLOAD_RETRIES = env_int("RAF_DOWNLOAD_RETRIES", 3)
 # URL imports may reach loopback/private/link-local hosts only when allowed (off in production,
 # so an import cannot probe the platform's own network or a cloud metadata endpoint).
 RAF_DOWNLOAD_ALLOW_PRIVATE = env_bool("RAF_DOWNLOAD_ALLOW_PRIVATE", RAF_ENV != "production")
-DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("RAF_MAX_UPLOAD_BYTES", 200 * 1024 * 1024)
-FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 # Exports: download links (signed tokens, or presigned URLs on S3) expire after this long.
 RAF_EXPORT_LINK_TTL_S = env_int("RAF_EXPORT_LINK_TTL_S", 3600)

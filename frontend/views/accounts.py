@@ -17,6 +17,7 @@ from django.utils.http import urlsafe_base64_encode
 from annotation.errors import ServiceError
 from annotation.permissions import ADMIN
 from annotation.services.accounts import annotator_create, annotator_rows_from_csv, annotators_create
+from annotation.throttling import SignupThrottle
 from frontend.access import page, role_required
 
 
@@ -37,6 +38,9 @@ def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("frontend:home")
     form = SignupForm(request.POST or None)
+    if request.method == "POST" and not SignupThrottle().allow_request(request, None):
+        form.add_error(None, "Too many new accounts from your network; try again later.")
+        return page(request, "signup.html", {"form": form, "nav": "signup"}, status=429)
     if request.method == "POST" and form.is_valid():
         try:
             user = annotator_create(

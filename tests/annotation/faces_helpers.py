@@ -8,7 +8,7 @@ from pathlib import Path
 from django.contrib.auth.models import Group, User
 from PIL import Image as PILImage
 
-from annotation.models import AnnotatorProfile, Image, ImageStatus, Project
+from annotation.models import Image, ImageStatus, Project, Qualification
 from tests.factories import image_from_bytes
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -26,12 +26,25 @@ def make_user(role: str | None = "annotator", *, trusted: bool = False) -> User:
         # get_or_create: transactional (browser) tests flush the groups the migrations made.
         user.groups.add(Group.objects.get_or_create(name=role)[0])
     if trusted:
-        AnnotatorProfile.objects.update_or_create(user=user, defaults={"trusted": True})
+        # A face editor of every project the helpers make, before and after (a role per project).
+        _face_editors.add(user.pk)
+        for project in Project.objects.all():
+            grant_face_editing(user, project)
     return user
 
 
+_face_editors: set[int] = set()
+
+
+def grant_face_editing(user: User, project: Project) -> None:
+    Qualification.objects.update_or_create(annotator=user, project=project, defaults={"may_edit_faces": True})
+
+
 def make_project() -> Project:
-    return Project.objects.create(name=f"faces project {next(_serial)}", gold_rate=0.0)
+    project = Project.objects.create(name=f"faces project {next(_serial)}", gold_rate=0.0)
+    for user in User.objects.filter(pk__in=_face_editors):
+        grant_face_editing(user, project)
+    return project
 
 
 def make_photo_image(project: Project, relative: str, *, status: str = ImageStatus.NEEDS_FACE) -> Image:

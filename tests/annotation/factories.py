@@ -66,7 +66,12 @@ def make_images(project: Project, n: int, *, status: str = ImageStatus.READY, **
     return Image.objects.bulk_create(rows)
 
 
-def make_gold(project: Project, n: int, *, label: int = 3) -> list[Image]:
+def make_gold(project: Project, n: int, *, label: int = 3, checks: bool = True) -> list[Image]:
+    """``n`` gold images of class ``label``. With ``checks`` (the default), first the class's
+    tutorial example when it has none (its lowest-id gold image, never served as a gold check),
+    so the ``n`` returned are all served as checks."""
+    if checks and not Image.objects.filter(project=project, is_gold=True, gold_label=label).exists():
+        make_images(project, 1, is_gold=True, gold_label=label)
     return make_images(project, n, is_gold=True, gold_label=label)
 
 

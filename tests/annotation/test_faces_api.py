@@ -5,7 +5,7 @@ from rest_framework.test import APIClient
 
 from annotation.models import FaceRevision, ImageReport, ImageStatus
 from annotation.services.faces import face_detect_image
-from tests.annotation.faces_helpers import make_photo_image, make_project, make_user
+from tests.annotation.faces_helpers import grant_face_editing, make_photo_image, make_project, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -126,3 +126,22 @@ def test_it_serves_the_pages_to_editors_only(client, editor) -> None:
     assert queue.status_code == 200 and f'data-image="{image.pk}"' in queue.content.decode()
     page = client.get(f"/faces/images/{image.pk}/")
     assert page.status_code == 200 and b"faces_edit.js" in page.content and "csrftoken" in page.cookies
+
+
+def test_a_face_editor_of_one_project_cannot_touch_another_project() -> None:
+    mine, theirs = make_project(), make_project()
+    editor = make_user("annotator")
+    grant_face_editing(editor, mine)
+    other = make_photo_image(theirs, "lisa/lisa2.jpg")
+    face_detect_image(image=other)
+    client = client_for(editor)
+    assert client.get(f"/api/v1/faces/images/{other.pk}").status_code == 404
+    assert client.get(f"/api/v1/faces/images/{other.pk}/file").status_code == 404  # the original
+    response = client.post(f"/api/v1/faces/images/{other.pk}/reject", {"reason": "spite"}, format="json")
+    assert response.status_code == 404
+    face = other.faces.get()
+    assert client.patch(f"/api/v1/faces/{face.pk}", {"box": [1, 1, 20, 20]}, format="json").status_code == 404
+    other.refresh_from_db()
+    assert other.status != "rejected"
+    queue = client.get("/api/v1/faces/queue").json()
+    assert all(item["project"] == mine.pk for item in queue["results"])

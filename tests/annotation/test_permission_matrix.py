@@ -14,12 +14,12 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
-from annotation.models import AnnotatorProfile, DatasetExport, Face, Job, ReliabilityRun, TrainingRun
+from annotation.models import DatasetExport, Face, Job, Qualification, ReliabilityRun, TrainingRun
 from annotation.services.assignment import assignment_claim_next
 from tests.annotation.factories import make_images, make_project, make_real_image, make_user, qualify
 
 ANON, ANNOTATOR, RESEARCHER, ADMIN = "anonymous", "annotator", "researcher", "admin"
-TRUSTED = "trusted"  # an annotator whose profile is trusted: may correct faces
+TRUSTED = "trusted"  # an annotator an admin made face editor of the project
 ROLES = (ANON, ANNOTATOR, TRUSTED, RESEARCHER, ADMIN)
 MEMBERS = {ANNOTATOR, TRUSTED, RESEARCHER, ADMIN}
 FACE_EDITORS = {TRUSTED, ADMIN}
@@ -124,9 +124,9 @@ def world(db):
     make_images(project, 3)
     users = {role: make_user(role) for role in (ANNOTATOR, RESEARCHER, ADMIN)}
     users[TRUSTED] = make_user(ANNOTATOR)
-    AnnotatorProfile.objects.create(user=users[TRUSTED], trusted=True)
     for user in users.values():
         qualify(user, project)
+    Qualification.objects.filter(annotator=users[TRUSTED], project=project).update(may_edit_faces=True)
     image = make_real_image(project)
     [assignment] = assignment_claim_next(annotator=users[ANNOTATOR], project=project)
     job = Job.objects.create(kind="import", project=project, created_by=users[ANNOTATOR])
@@ -155,7 +155,7 @@ def _kwargs(name: str, ids: dict[str, int]) -> dict[str, object]:
     route = next(str(p.pattern) for p in api.url_patterns if p.name == name)
     kwargs: dict[str, object] = {}
     for converter, key in re.findall(r"<(?:(\w+):)?(\w+)>", route):
-        kwargs[key] = ids.get(key, 999_999 if converter == "int" else "x")
+        kwargs[key] = ids.get(key, 999_999 if converter in ("int", "id") else "x")
     return kwargs
 
 

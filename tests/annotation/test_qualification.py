@@ -104,7 +104,7 @@ def test_it_scores_a_token_only_once(project):
     qualification_quiz_submit(annotator=annotator, project=project, token=quiz.token, answers=wrong)
     with pytest.raises(ServiceError) as caught:
         qualification_quiz_submit(annotator=annotator, project=project, token=quiz.token, answers=_right_answers(quiz))
-    assert caught.value.code == "quiz_stale"
+    assert caught.value.code == "quiz_invalid"  # the token is gone once scored
     assert not Qualification.objects.get(annotator=annotator).is_qualified
 
 

@@ -237,3 +237,26 @@ def test_it_says_gently_when_the_project_has_no_more_faces(live_server, browser,
     assert Vote.objects.filter(annotator=annotator).count() == 2
     screenshots(page, "13-label-finished")
     context.close()
+
+
+def test_it_sends_an_answer_given_too_fast_again_when_the_server_takes_it(live_server, browser, settings):
+    settings.RAF_MIN_VOTE_MS = 1500  # longer than the page takes to show the picture
+    project = make_project(name="Fast hands", quiz_questions=0, votes_wanted=2, gold_rate=0.0)
+    for _ in range(4):
+        make_image(project=project, width=96, height=96, face=True)
+    annotator = make_user(username="fasthands", password=PASSWORD)
+    make_qualified(annotator=annotator, project=project)
+    page = browser.new_page()
+    page.set_default_timeout(20000)
+    page.goto(live_server.url + "/login/")
+    page.fill("#id_username", "fasthands")
+    page.fill("#id_password", PASSWORD)
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="Projects").wait_for()
+    page.goto(f"{live_server.url}/projects/{project.pk}/label/")
+    page.wait_for_function("() => window.rafLabel.ready()")
+    page.keyboard.press("4")  # at once: the server answers 429 too_fast
+    page.wait_for_function("() => window.rafLabel.outbox().length === 0")
+    assert Vote.objects.filter(annotator=annotator).count() == 1
+    assert "not recorded" not in page.locator("#status").inner_text()
+    page.close()

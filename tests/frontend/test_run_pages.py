@@ -11,12 +11,12 @@ from django.core.files.storage import default_storage
 from django.test import Client
 
 from annotation.models import (
-    AnnotatorProfile,
     DatasetExport,
     Face,
     Job,
     JobStatus,
     Project,
+    Qualification,
     ReliabilityRun,
     TrainingRun,
 )
@@ -250,7 +250,7 @@ def test_it_lets_an_admin_make_a_finished_run_the_current_model(run):
 
 def test_it_links_runs_and_the_face_queue_by_role(run):
     trusted = user("trusted-editor", "annotator")
-    AnnotatorProfile.objects.create(user=trusted, trusted=True)
+    Qualification.objects.create(annotator=trusted, project_id=run.project_id, may_edit_faces=True)
     trusted_client = Client()
     trusted_client.force_login(trusted)
     home = {role: as_role(role).get("/").content.decode() for role in ROLES}

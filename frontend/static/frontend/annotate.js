@@ -289,6 +289,14 @@
       showAlert("You are logged out. Your unsent votes are kept in this browser; log in again to send them.");
       const link = document.createElement("a"); link.href = cfg.loginUrl; link.textContent = " Log in";
       alertText.appendChild(link);
+    } else if (status === 429 && (code === "too_fast" || code === "throttled")) {
+      // Too soon after the picture appeared, or over the per-person rate: the answer stays
+      // first in the outbox and is sent again when the server says it will be taken.
+      const details = (data && data.error && data.error.details) || {};
+      const wait = details.retry_after_ms || (details.wait_s ? details.wait_s * 1000 : 1000);
+      if (code === "throttled") statusLine.textContent = "You are answering faster than allowed; your answers are sent in a moment.";
+      clearTimeout(retryTimer);
+      retryTimer = setTimeout(pump, Math.min(60000, Math.max(100, wait)));
     } else if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
       // The server refused this one for good (e.g. the image has all its votes): drop it, say so.
       outbox.shift(); saveOutbox(); failures = 0;
