@@ -1,4 +1,4 @@
-"""``python -m reliability estimate|partition|simulate``: the library on researchers' own files.
+"""``python -m reliability estimate|partition|simulate|replay``: the library on researchers' own files.
 
 Progress goes to stderr; bad input exits with status 2 and a one-line reason.
 """
@@ -16,6 +16,7 @@ import numpy as np
 
 from reliability.filtering import FilterRule
 from reliability.pipeline import METHODS, estimate
+from reliability.replay import add_parser as add_replay_parser
 from reliability.simulation import simulate_crowd
 from reliability.subsets import partition
 from reliability.votes import VoteTable, VoteTableError
@@ -66,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--seed", type=int, default=0)
     sim.add_argument("--out", type=Path, required=True)
     sim.set_defaults(run=run_simulate)
+
+    add_replay_parser(sub)
     return parser
 
 

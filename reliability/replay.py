@@ -1,0 +1,460 @@
+"""Replay recorded votes through an allocation policy and the spammer rules.
+
+``python -m reliability replay VOTES.csv --policy fixed|adaptive --out DIR`` answers "what would
+the platform have collected, and concluded, had this project run under that policy?".
+
+**The stream.** Votes arrive the way the platform's claim hands images out (least-voted image
+first): each image's votes are put in a seeded random order, and the ``r``-th vote of every image
+comes in round ``r``, at a random moment within the round. Gold answers (votes on the images of
+``--gold``) come at random moments throughout. Counted votes are taken as they come unless the
+image is retired or full (``max_votes`` counted votes) or the annotator is flagged; a vote that
+is not taken was never asked for.
+
+**Live updates** every ``update_every`` answers (default: a quarter of the number of images),
+as the platform's beat task would: a warm-started GLAD update (:mod:`reliability.live`) every
+``refit_every`` answers, the project's vote prior refitted, the spammer rules run over every
+annotator's answers so far, and the stopping rule applied to each image whose votes changed.
+A flagged annotator's counted votes are excluded at once; their images go back to collecting
+(and may take later votes as replacements).
+
+**The result** is the paper's pipeline (:func:`reliability.pipeline.estimate`) on the votes that
+stayed counted, the same procedure as the full-votes run it is compared with.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from reliability.adaptive import AllocationPolicy, VotePrior, effective_counts, settled
+from reliability.live import LiveState, live_table, live_update
+from reliability.pipeline import ReliabilityEstimate, estimate
+from reliability.spammers import SpammerReport, SpammerRules, spammer_report, vote_predictive
+from reliability.votes import ALIASES, VoteTable, VoteTableError, _label_indices, _maybe_int
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ReplayVotes:
+    """Votes to replay: a :class:`VoteTable` of every answer plus what the table lacks.
+
+    Attributes:
+        table: all answers (gold ones included), dense ids.
+        time_ms: ``(n_votes,)`` answer time, NaN where unknown; or None.
+        gold_label: ``(n_images,)`` the true label of a gold image, -1 for the others.
+    """
+
+    table: VoteTable
+    time_ms: np.ndarray | None
+    gold_label: np.ndarray
+
+    @property
+    def is_gold_vote(self) -> np.ndarray:
+        return self.gold_label[self.table.image] >= 0
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    """What a replay collected and concluded.
+
+    Attributes:
+        votes: the input.
+        policy, rules: the settings used.
+        taken: ``(n_votes,)`` bool, counted votes the platform would have collected.
+        counted: ``(n_votes,)`` bool, taken and not excluded at the end.
+        votes_used: ``(n_images,)`` counted votes per image (gold images: 0).
+        flagged_at: ``(n_annotators,)`` answers given when flagged, -1 if never flagged.
+        report: the spammer rules' last report.
+        estimate: the pipeline on the counted votes (all images; gold images have no votes).
+        live_seconds: wall time of each live GLAD update.
+    """
+
+    votes: ReplayVotes
+    policy: AllocationPolicy
+    rules: SpammerRules
+    taken: np.ndarray
+    counted: np.ndarray
+    votes_used: np.ndarray
+    flagged_at: np.ndarray
+    report: SpammerReport
+    estimate: ReliabilityEstimate
+    live_seconds: tuple[float, ...]
+
+    @property
+    def votes_total(self) -> int:
+        """Counted-vote candidates in the input (gold answers excluded)."""
+        return int((~self.votes.is_gold_vote).sum())
+
+    @property
+    def saved_fraction(self) -> float:
+        """Share of the input's non-gold votes the policy never asked for."""
+        return 1.0 - float(self.taken.sum()) / max(self.votes_total, 1)
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready figures."""
+        table = self.votes.table
+        flagged = np.flatnonzero(self.flagged_at >= 0)
+        return {
+            "policy": self.policy.kind,
+            "min_votes": self.policy.min_votes,
+            "max_votes": self.policy.max_votes,
+            "confidence": self.policy.confidence,
+            "votes_total": self.votes_total,
+            "votes_taken": int(self.taken.sum()),
+            "votes_used": int(self.counted.sum()),
+            "saved_fraction": round(self.saved_fraction, 4),
+            "images": int((self.votes.gold_label < 0).sum()),
+            "gold_images": int((self.votes.gold_label >= 0).sum()),
+            "annotators_kept": int(self.estimate.kept.sum()),
+            "flagged_annotators": [
+                {
+                    "annotator": _plain(table.annotator_ids[i]),
+                    "reason": str(self.report.reason[i]),
+                    "answers_before_flag": int(self.flagged_at[i]),
+                }
+                for i in flagged
+            ],
+        }
+
+
+def read_replay_votes(
+    path: str | Path, *, classes: Sequence[str] | int | None = None, gold: str | Path | None = None
+) -> ReplayVotes:
+    """Read ``annotator,image,label[,time_ms]`` (``worker``/``task`` accepted) and the optional
+    gold file ``image,label``. Raises :class:`VoteTableError` with a one-line reason.
+
+    A small CSV reader of its own (issue 13 brings a columnar one for ``estimate``; they can be
+    unified): it needs the optional ``time_ms`` column the table does not keep."""
+    path = Path(path)
+    header, rows = _read_csv(path)
+    names = [ALIASES.get(name, name) for name in header]
+    missing = [name for name in ("annotator", "image", "label") if name not in names]
+    if missing:
+        raise VoteTableError(f"{path}: header lacks column(s) {', '.join(missing)}")
+    cols = [names.index(name) for name in ("annotator", "image", "label")]
+    time_col = names.index("time_ms") if "time_ms" in names else None
+    width = max(cols + ([time_col] if time_col is not None else []))
+    for number, row in enumerate(rows):
+        if len(row) <= width:
+            raise VoteTableError(f"{path}: line {number + 2} has too few columns")
+    data = np.array([[row[c].strip() for c in cols] for row in rows], dtype=str)
+    table = VoteTable.from_arrays(
+        _maybe_int(data[:, 0]), _maybe_int(data[:, 1]), _maybe_int(data[:, 2]), classes=classes
+    )
+    time_ms = None
+    if time_col is not None:
+        time_ms = np.full(len(rows), np.nan)
+        for number, row in enumerate(rows):
+            value = row[time_col].strip()
+            if not value:
+                continue
+            try:
+                time_ms[number] = float(value)
+            except ValueError:
+                raise VoteTableError(f"{path}: line {number + 2}: time_ms {value!r} is not a number") from None
+            if not np.isfinite(time_ms[number]) or time_ms[number] < 0:
+                raise VoteTableError(f"{path}: line {number + 2}: time_ms must be a non-negative number")
+    gold_label = np.full(table.n_images, -1, dtype=np.int64)
+    if gold is not None:
+        gold_label = _read_gold(Path(gold), table)
+    if (gold_label < 0).sum() == 0:
+        raise VoteTableError(f"{path}: every image is a gold image; nothing to replay")
+    return ReplayVotes(table=table, time_ms=time_ms, gold_label=gold_label)
+
+
+def _read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
+    if not path.is_file():
+        raise VoteTableError(f"{path}: no such file")
+    try:
+        with path.open(newline="") as handle:
+            reader = csv.reader(handle)
+            header = next(reader, None)
+            rows = [row for row in reader if row]
+    except UnicodeDecodeError as exc:
+        raise VoteTableError(f"{path}: not a text CSV file") from exc
+    except (OSError, csv.Error) as exc:
+        raise VoteTableError(f"{path}: {exc}") from exc
+    if header is None:
+        raise VoteTableError(f"{path}: empty file")
+    if not rows:
+        raise VoteTableError(f"{path}: no votes")
+    return [name.strip().lower() for name in header], rows
+
+
+def _read_gold(path: Path, table: VoteTable) -> np.ndarray:
+    header, rows = _read_csv(path)
+    names = [ALIASES.get(name, name) for name in header]
+    if "image" not in names or "label" not in names:
+        raise VoteTableError(f"{path}: the gold file needs the header image,label")
+    ci, cl = names.index("image"), names.index("label")
+    if any(len(row) <= max(ci, cl) for row in rows):
+        raise VoteTableError(f"{path}: a line has too few columns")
+    ids = _maybe_int(np.array([row[ci].strip() for row in rows], dtype=str))
+    labels = _label_indices(_maybe_int(np.array([row[cl].strip() for row in rows], dtype=str)), table.classes)
+    index = {_plain(value): j for j, value in enumerate(table.image_ids)}
+    gold_label = np.full(table.n_images, -1, dtype=np.int64)
+    for image_id, value in zip(ids.tolist(), labels.tolist(), strict=True):
+        j = index.get(image_id)
+        if j is not None:
+            gold_label[j] = value
+    return gold_label
+
+
+def stream_order(votes: ReplayVotes, *, seed: int) -> np.ndarray:
+    """``(n_votes,)`` vote indices in arrival order (see the module docstring)."""
+    table = votes.table
+    rng = np.random.default_rng(seed)
+    tiebreak = rng.random(table.n_votes)
+    by_image = np.lexsort((tiebreak, table.image))
+    first = np.searchsorted(table.image[by_image], np.arange(table.n_images))
+    rank = np.empty(table.n_votes)
+    rank[by_image] = np.arange(table.n_votes) - first[table.image[by_image]]
+    rounds = max(int(rank.max()) + 1, 1) if table.n_votes else 1
+    moment = rng.random(table.n_votes)
+    key = np.where(votes.is_gold_vote, moment * rounds, rank + moment)
+    return np.argsort(key, kind="stable")
+
+
+def replay(
+    votes: ReplayVotes,
+    *,
+    policy: AllocationPolicy,
+    rules: SpammerRules | None = None,
+    seed: int = 0,
+    order: np.ndarray | None = None,
+    update_every: int | None = None,
+    refit_every: int | None = None,
+    method: str = "glad",
+    progress: Progress | None = None,
+) -> ReplayResult:
+    """Replay ``votes`` (see the module docstring). ``order``: arrival order of the votes
+    (default :func:`stream_order`). Raises ``ValueError`` on bad settings."""
+    rules = rules or SpammerRules()
+    say = progress or (lambda message: None)
+    table = votes.table
+    n_votes, n_img, n_ann, k = table.n_votes, table.n_images, table.n_annotators, table.n_classes
+    order = stream_order(votes, seed=seed) if order is None else np.asarray(order, dtype=np.int64)
+    if order.shape != (n_votes,) or not np.array_equal(np.sort(order), np.arange(n_votes)):
+        raise ValueError("order must be a permutation of the votes")
+    regular = votes.gold_label < 0
+    update_every = update_every or max(int(regular.sum()) // 4, 200)
+    refit_every = refit_every or max(int(regular.sum()), 1000)
+    if update_every < 1 or refit_every < 1:
+        raise ValueError("update_every and refit_every must be positive")
+    rng = np.random.default_rng([seed, 1])
+    gold_vote = votes.is_gold_vote
+    answered = np.zeros(n_votes, dtype=bool)  # answers given so far (taken votes and gold answers)
+    taken = np.zeros(n_votes, dtype=bool)
+    flagged_at = np.full(n_ann, -1, dtype=np.int64)
+    counted_per_image = np.zeros(n_img, dtype=np.int64)
+    retired = ~regular  # gold images never collect counted votes
+    live: LiveState | None = None
+    prior = VotePrior.uniform(k)
+    seconds: list[float] = []
+    since_refit = refit_every  # refit at the first update
+    arrival = np.empty(n_votes, dtype=np.int64)
+    arrival[order] = np.arange(n_votes)
+    report = _empty_report(n_ann)
+    for start in range(0, n_votes, update_every):
+        chunk = order[start : start + update_every]
+        ann, img = table.annotator[chunk], table.image[chunk]
+        ok = flagged_at[ann] < 0
+        gold_here = gold_vote[chunk] & ok
+        candidate = ok & ~gold_vote[chunk] & ~retired[img]
+        # Within the chunk, an image takes votes in arrival order up to max_votes.
+        cand_idx = np.flatnonzero(candidate)
+        room = policy.max_votes - counted_per_image[img[cand_idx]]
+        within = _cumcount(img[cand_idx])
+        accept = chunk[cand_idx[within < room]]
+        taken[accept] = True
+        answered[accept] = True
+        answered[chunk[gold_here]] = True
+        np.add.at(counted_per_image, table.image[accept], 1)
+        touched = np.unique(table.image[accept])
+        since_refit += chunk.shape[0]
+
+        counted = taken & (flagged_at[table.annotator] < 0)
+        c_idx = np.flatnonzero(counted)
+        if since_refit >= refit_every and c_idx.shape[0]:
+            sub = live_table(
+                table.annotator[c_idx],
+                table.image[c_idx],
+                table.label[c_idx],
+                n_annotators=n_ann,
+                n_images=n_img,
+                classes=table.classes,
+            )
+            live = live_update(sub, live)
+            seconds.append(live.seconds)
+            since_refit = 0
+        weight = live.weight if live is not None else np.ones(n_ann)
+        counts, _ = effective_counts(
+            table.image[c_idx], table.label[c_idx], weight[table.annotator[c_idx]], n_images=n_img, n_classes=k
+        )
+        if since_refit == 0 and policy.prior == "fitted":
+            prior = VotePrior.fit(counts[regular])
+
+        # Spammer rules over every answer so far, in arrival order.
+        a_idx = np.flatnonzero(answered)
+        a_idx = a_idx[np.argsort(arrival[a_idx], kind="stable")]
+        own = (counted[a_idx] & (weight[table.annotator[a_idx]] > 0)).astype(np.float64)
+        report = spammer_report(
+            annotator=table.annotator[a_idx],
+            label=table.label[a_idx],
+            predictive=vote_predictive(counts, table.image[a_idx], table.label[a_idx], own, prior.alpha),
+            gold_label=votes.gold_label[table.image[a_idx]],
+            time_ms=None if votes.time_ms is None else votes.time_ms[a_idx],
+            n_annotators=n_ann,
+            n_classes=k,
+            rules=rules,
+        )
+        new = report.flagged & (flagged_at < 0)
+        if new.any():
+            flagged_at[new] = report.answers[new]
+            lost = counted & new[table.annotator]
+            touched = np.union1d(touched, np.unique(table.image[lost]))
+            np.subtract.at(counted_per_image, table.image[lost], 1)
+            retired[touched] = False
+            c_idx = np.flatnonzero(taken & (flagged_at[table.annotator] < 0))
+            counts, _ = effective_counts(
+                table.image[c_idx], table.label[c_idx], weight[table.annotator[c_idx]], n_images=n_img, n_classes=k
+            )
+            say(f"flagged {int(new.sum())} annotator(s) after {start + chunk.shape[0]} answers")
+        if touched.shape[0]:
+            retired[touched] = settled(
+                counts[touched],
+                counted_per_image[touched],
+                policy=policy,
+                prior=prior,
+                classes=table.classes,
+                rng=rng,
+            )
+
+    counted = taken & (flagged_at[table.annotator] < 0)
+    say(f"{int(taken.sum())} of {int((~gold_vote).sum())} votes taken; fitting {method} on {int(counted.sum())}")
+    c_idx = np.flatnonzero(counted)
+    final_table = VoteTable(
+        annotator=table.annotator[c_idx],
+        image=table.image[c_idx],
+        label=table.label[c_idx],
+        annotator_ids=table.annotator_ids,
+        image_ids=table.image_ids,
+        classes=table.classes,
+    )
+    if final_table.n_votes == 0:
+        raise ValueError("no counted votes are left after the spammer rules")
+    result = estimate(final_table, method=method)
+    return ReplayResult(
+        votes=votes,
+        policy=policy,
+        rules=rules,
+        taken=taken,
+        counted=counted,
+        votes_used=np.bincount(final_table.image, minlength=n_img),
+        flagged_at=flagged_at,
+        report=report,
+        estimate=result,
+        live_seconds=tuple(seconds),
+    )
+
+
+def _cumcount(keys: np.ndarray) -> np.ndarray:
+    """``(n,)`` how many earlier entries share each entry's key."""
+    if keys.shape[0] == 0:
+        return np.zeros(0, dtype=np.int64)
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    starts = np.flatnonzero(np.concatenate(([True], sorted_keys[1:] != sorted_keys[:-1])))
+    group_start = np.repeat(starts, np.diff(np.append(starts, keys.shape[0])))
+    out = np.empty(keys.shape[0], dtype=np.int64)
+    out[order] = np.arange(keys.shape[0]) - group_start
+    return out
+
+
+def _empty_report(n_annotators: int) -> SpammerReport:
+    zeros = np.zeros(n_annotators, dtype=np.int64)
+    return SpammerReport(
+        flagged=np.zeros(n_annotators, dtype=bool),
+        reason=np.full(n_annotators, "", dtype=str),
+        answers=zeros,
+        random_llr=np.zeros(n_annotators),
+        straight_llr=np.zeros(n_annotators),
+        gold_answers=zeros,
+        gold_correct=zeros,
+        median_time_ms=np.full(n_annotators, np.nan),
+    )
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar id as a plain Python value (for JSON and dict keys)."""
+    return value.item() if hasattr(value, "item") else value
+
+
+def add_parser(sub: Any) -> None:
+    """Register ``replay`` on the CLI's subcommand parsers."""
+    rep = sub.add_parser("replay", help="replay votes through an allocation policy and the spammer rules")
+    rep.add_argument("votes", type=Path, help="CSV with header annotator,image,label[,time_ms]")
+    rep.add_argument("--policy", choices=("fixed", "adaptive"), required=True)
+    rep.add_argument("--min-votes", type=int, default=10, help="adaptive: never retire an image with fewer")
+    rep.add_argument("--max-votes", type=int, default=None, help="never more per image (default: the most any has)")
+    rep.add_argument("--confidence", type=float, default=0.95, help="adaptive: the stopping rule's confidence")
+    rep.add_argument("--seed", type=int, default=0)
+    rep.add_argument("--classes", help="comma-separated class names (default: the 7 basic emotions)")
+    rep.add_argument("--gold", type=Path, help="CSV image,label: gold images (scored, never counted)")
+    rep.add_argument("--out", type=Path, required=True)
+    rep.set_defaults(run=run_replay)
+
+
+def run_replay(args: Any) -> int:
+    """The ``replay`` command: writes ``images.csv`` and ``summary.json`` under ``--out``."""
+    from reliability.subsets import partition
+
+    def say(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    classes = tuple(name.strip() for name in args.classes.split(",")) if args.classes else None
+    say(f"reading {args.votes}")
+    votes = read_replay_votes(args.votes, classes=classes, gold=args.gold)
+    table = votes.table
+    per_image = np.bincount(table.image[~votes.is_gold_vote], minlength=table.n_images)
+    max_votes = args.max_votes if args.max_votes is not None else max(int(per_image.max()), 1)
+    if args.min_votes < 1 or max_votes < args.min_votes:
+        raise ValueError(f"--min-votes ({args.min_votes}) must be at least 1 and at most --max-votes ({max_votes})")
+    policy = AllocationPolicy(
+        kind=args.policy, min_votes=args.min_votes, max_votes=max_votes, confidence=args.confidence
+    )
+    say(f"{table.n_votes} answers, {table.n_annotators} annotators, {table.n_images} images; policy {policy.kind}")
+    result = replay(votes, policy=policy, seed=args.seed, progress=say)
+    g = result.estimate.distribution
+    regular = np.flatnonzero(votes.gold_label < 0)
+    part = partition(g[regular], classes=table.classes, min_class_size=0)
+    args.out.mkdir(parents=True, exist_ok=True)
+    with (args.out / "images.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        distribution = [f"g_{name}" for name in table.classes]
+        writer.writerow(["image", "label", *distribution, "subset", "subset_label", "votes_used"])
+        for row, j in enumerate(regular):  # writing rows of a file; the replay itself is vectorised
+            writer.writerow(
+                [
+                    _plain(table.image_ids[j]),
+                    table.classes[int(g[j].argmax())],
+                    *(f"{p:.6f}" for p in g[j]),
+                    part.subset[row],
+                    part.name[row],
+                    int(result.votes_used[j]),
+                ]
+            )
+    summary = result.summary()
+    (args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    flagged = len(summary["flagged_annotators"])
+    say(f"saved {summary['saved_fraction']:.1%} of the votes; flagged {flagged} annotator(s)")
+    say(f"wrote {args.out}/images.csv, summary.json")
+    return 0
