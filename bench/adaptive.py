@@ -43,6 +43,7 @@ from reliability.adaptive import AllocationPolicy, partition_outcome  # noqa: E4
 from reliability.pipeline import estimate  # noqa: E402
 from reliability.replay import ReplayResult, ReplayVotes, replay  # noqa: E402
 from reliability.simulation import simulate_crowd  # noqa: E402
+from reliability.spammers import SpammerRules  # noqa: E402
 from reliability.votes import VoteTable  # noqa: E402
 
 DATASETS = ("face", "dog", "web", "weather", "rte", "product")
@@ -177,7 +178,7 @@ def spammer_figures(result: ReplayResult, behaviour: np.ndarray) -> dict[str, An
     return out
 
 
-def run_simulated(n_images: int, n_annotators: int, seed: int) -> dict[str, Any]:
+def run_simulated(n_images: int, n_annotators: int, seed: int, confidence: float, samples: int) -> dict[str, Any]:
     votes, arrival, crowd, behaviour = raf_shaped(n_images, n_annotators, seed)
     regular = np.flatnonzero(votes.gold_label < 0)
     counted_votes = np.flatnonzero(~votes.is_gold_vote)
@@ -198,13 +199,22 @@ def run_simulated(n_images: int, n_annotators: int, seed: int) -> dict[str, Any]
         "full_seconds": round(time.perf_counter() - started, 1),
     }
     out["full_gold_accuracy"] = round(crowd.label_accuracy(full.labels[regular]), 4)
-    for name, policy in (
-        ("fixed", AllocationPolicy(kind="fixed", max_votes=40)),
-        ("plain", AllocationPolicy(kind="adaptive", min_votes=10, max_votes=40, prior="flat")),
-        ("adaptive", AllocationPolicy(kind="adaptive", min_votes=10, max_votes=40)),
+    never = SpammerRules(min_answers=10**9)
+    flat = AllocationPolicy(kind="adaptive", min_votes=10, max_votes=40, prior="flat")
+    for name, policy, rules, weigh in (
+        ("fixed", AllocationPolicy(kind="fixed", max_votes=40), None, True),
+        # The plain rule: flat Dirichlet predictive on raw counts, no spammer control.
+        ("plain_raw", flat, never, False),
+        ("plain", flat, None, True),
+        (
+            "adaptive",
+            AllocationPolicy(kind="adaptive", min_votes=10, max_votes=40, confidence=confidence, samples=samples),
+            None,
+            True,
+        ),
     ):
         started = time.perf_counter()
-        result = replay(votes, policy=policy, seed=seed, order=arrival)
+        result = replay(votes, policy=policy, rules=rules, seed=seed, order=arrival, weigh=weigh)
         g = result.estimate.distribution[regular]
         row: dict[str, Any] = {"saved_fraction": round(result.saved_fraction, 4)}
         row.update(agreement(full.distribution[regular], g, t.classes))
@@ -258,10 +268,12 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=30_000)
     parser.add_argument("--annotators", type=int, default=315)
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--confidence", type=float, default=AllocationPolicy.confidence)
+    parser.add_argument("--samples", type=int, default=AllocationPolicy.samples)
     parser.add_argument("--skip-real", action="store_true")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
-    sim = run_simulated(args.images, args.annotators, args.seed)
+    sim = run_simulated(args.images, args.annotators, args.seed, args.confidence, args.samples)
     real: dict[str, Any] = {}
     if not args.skip_real:
         for name in DATASETS:

@@ -10,10 +10,10 @@ comes in round ``r``, at a random moment within the round. Gold answers (votes o
 image is retired or full (``max_votes`` counted votes) or the annotator is flagged; a vote that
 is not taken was never asked for.
 
-**Live updates** every ``update_every`` answers (default: a quarter of the number of images),
-as the platform's beat task would: a warm-started GLAD update (:mod:`reliability.live`) every
-``refit_every`` answers, the project's vote prior refitted, the spammer rules run over every
-annotator's answers so far, and the stopping rule applied to each image whose votes changed.
+**Live updates**, as the platform's beat task and vote path would do them: a warm-started GLAD
+update (:mod:`reliability.live`) and a refit of the project's vote prior every ``refit_every``
+answers, the spammer rules over every annotator's answers so far on a schedule that is dense at
+first, and the stopping rule on each image whose votes changed, every ``step`` answers.
 A flagged annotator's counted votes are excluded at once; their images go back to collecting
 (and may take later votes as replacements).
 
@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from reliability.adaptive import AllocationPolicy, VotePrior, effective_counts, settled
+from reliability.adaptive import AllocationPolicy, VotePrior, settled
 from reliability.live import LiveState, live_table, live_update
 from reliability.pipeline import ReliabilityEstimate, estimate
 from reliability.spammers import SpammerReport, SpammerRules, spammer_report, vote_predictive
@@ -230,13 +230,24 @@ def replay(
     rules: SpammerRules | None = None,
     seed: int = 0,
     order: np.ndarray | None = None,
-    update_every: int | None = None,
+    step: int | None = None,
     refit_every: int | None = None,
+    check_growth: float = 0.02,
+    weigh: bool = True,
     method: str = "glad",
     progress: Progress | None = None,
 ) -> ReplayResult:
     """Replay ``votes`` (see the module docstring). ``order``: arrival order of the votes
-    (default :func:`stream_order`). Raises ``ValueError`` on bad settings."""
+    (default :func:`stream_order`). Raises ``ValueError`` on bad settings.
+
+    Every ``step`` answers (default: three per annotator) the stopping rule looks at the images
+    that changed; the spammer rules run at the first step after ``max(step, check_growth *
+    answers so far)`` more answers (often at first, when it matters most, then less often: their
+    cost grows with the answers so far); the live GLAD update and the prior refit run every
+    ``refit_every`` answers (default: one per image, like a beat task every few minutes).
+    ``weigh=False`` feeds the stopping rule raw vote counts instead of reliability-weighted ones
+    (the plain rule, for comparison).
+    """
     rules = rules or SpammerRules()
     say = progress or (lambda message: None)
     table = votes.table
@@ -245,92 +256,106 @@ def replay(
     if order.shape != (n_votes,) or not np.array_equal(np.sort(order), np.arange(n_votes)):
         raise ValueError("order must be a permutation of the votes")
     regular = votes.gold_label < 0
-    update_every = update_every or max(int(regular.sum()) // 4, 200)
+    step = step or max(3 * n_ann, 100)
     refit_every = refit_every or max(int(regular.sum()), 1000)
-    if update_every < 1 or refit_every < 1:
-        raise ValueError("update_every and refit_every must be positive")
+    if step < 1 or refit_every < 1 or check_growth < 0:
+        raise ValueError("step and refit_every must be positive, check_growth not negative")
     rng = np.random.default_rng([seed, 1])
     gold_vote = votes.is_gold_vote
+    cell = table.image * k + table.label
     answered = np.zeros(n_votes, dtype=bool)  # answers given so far (taken votes and gold answers)
     taken = np.zeros(n_votes, dtype=bool)
     flagged_at = np.full(n_ann, -1, dtype=np.int64)
     counted_per_image = np.zeros(n_img, dtype=np.int64)
+    weighted = np.zeros(n_img * k)  # reliability-weighted counts of the counted votes, flat (image, class)
+    positive = np.zeros(n_img)  # counted votes of positive weight per image
     retired = ~regular  # gold images never collect counted votes
     live: LiveState | None = None
     prior = VotePrior.uniform(k)
+    weight = np.ones(n_ann)
     seconds: list[float] = []
-    since_refit = refit_every  # refit at the first update
+    since_refit, next_check = refit_every, 0  # refit and check at the first step
     arrival = np.empty(n_votes, dtype=np.int64)
     arrival[order] = np.arange(n_votes)
     report = _empty_report(n_ann)
-    for start in range(0, n_votes, update_every):
-        chunk = order[start : start + update_every]
+
+    def scaled() -> np.ndarray:
+        counts = np.maximum(weighted.reshape(n_img, k), 0.0)  # no -1e-17 left by subtractions
+        totals = counts.sum(axis=1)
+        factor = np.divide(positive, totals, out=np.zeros(n_img), where=totals > 0)
+        return counts * factor[:, None]
+
+    for start in range(0, n_votes, step):
+        chunk = order[start : start + step]
         ann, img = table.annotator[chunk], table.image[chunk]
         ok = flagged_at[ann] < 0
-        gold_here = gold_vote[chunk] & ok
-        candidate = ok & ~gold_vote[chunk] & ~retired[img]
+        candidate = np.flatnonzero(ok & ~gold_vote[chunk] & ~retired[img])
         # Within the chunk, an image takes votes in arrival order up to max_votes.
-        cand_idx = np.flatnonzero(candidate)
-        room = policy.max_votes - counted_per_image[img[cand_idx]]
-        within = _cumcount(img[cand_idx])
-        accept = chunk[cand_idx[within < room]]
+        room = policy.max_votes - counted_per_image[img[candidate]]
+        accept = chunk[candidate[_cumcount(img[candidate]) < room]]
         taken[accept] = True
         answered[accept] = True
-        answered[chunk[gold_here]] = True
+        answered[chunk[gold_vote[chunk] & ok]] = True
         np.add.at(counted_per_image, table.image[accept], 1)
+        w = weight[table.annotator[accept]]
+        np.add.at(weighted, cell[accept], w)
+        np.add.at(positive, table.image[accept], (w > 0).astype(np.float64))
         touched = np.unique(table.image[accept])
         since_refit += chunk.shape[0]
+        done = start + chunk.shape[0]
 
-        counted = taken & (flagged_at[table.annotator] < 0)
-        c_idx = np.flatnonzero(counted)
-        if since_refit >= refit_every and c_idx.shape[0]:
-            sub = live_table(
-                table.annotator[c_idx],
-                table.image[c_idx],
-                table.label[c_idx],
-                n_annotators=n_ann,
-                n_images=n_img,
-                classes=table.classes,
-            )
-            live = live_update(sub, live)
-            seconds.append(live.seconds)
-            since_refit = 0
-        weight = live.weight if live is not None else np.ones(n_ann)
-        counts, _ = effective_counts(
-            table.image[c_idx], table.label[c_idx], weight[table.annotator[c_idx]], n_images=n_img, n_classes=k
-        )
-        if since_refit == 0 and policy.prior == "fitted":
-            prior = VotePrior.fit(counts[regular])
-
-        # Spammer rules over every answer so far, in arrival order.
-        a_idx = np.flatnonzero(answered)
-        a_idx = a_idx[np.argsort(arrival[a_idx], kind="stable")]
-        own = (counted[a_idx] & (weight[table.annotator[a_idx]] > 0)).astype(np.float64)
-        report = spammer_report(
-            annotator=table.annotator[a_idx],
-            label=table.label[a_idx],
-            predictive=vote_predictive(counts, table.image[a_idx], table.label[a_idx], own, prior.alpha),
-            gold_label=votes.gold_label[table.image[a_idx]],
-            time_ms=None if votes.time_ms is None else votes.time_ms[a_idx],
-            n_annotators=n_ann,
-            n_classes=k,
-            rules=rules,
-        )
-        new = report.flagged & (flagged_at < 0)
-        if new.any():
-            flagged_at[new] = report.answers[new]
-            lost = counted & new[table.annotator]
-            touched = np.union1d(touched, np.unique(table.image[lost]))
-            np.subtract.at(counted_per_image, table.image[lost], 1)
-            retired[touched] = False
+        if since_refit >= refit_every:
             c_idx = np.flatnonzero(taken & (flagged_at[table.annotator] < 0))
-            counts, _ = effective_counts(
-                table.image[c_idx], table.label[c_idx], weight[table.annotator[c_idx]], n_images=n_img, n_classes=k
+            if c_idx.shape[0]:
+                sub = live_table(
+                    table.annotator[c_idx],
+                    table.image[c_idx],
+                    table.label[c_idx],
+                    n_annotators=n_ann,
+                    n_images=n_img,
+                    classes=table.classes,
+                )
+                live = live_update(sub, live)
+                seconds.append(live.seconds)
+                weight = live.weight if weigh else np.ones(n_ann)
+                w = weight[table.annotator[c_idx]]
+                weighted = np.bincount(cell[c_idx], weights=w, minlength=n_img * k).astype(np.float64)
+                positive = np.bincount(table.image[c_idx], weights=(w > 0), minlength=n_img).astype(np.float64)
+                if policy.prior == "fitted":
+                    prior = VotePrior.fit(scaled()[regular])
+            since_refit = 0
+
+        if done >= next_check or done == n_votes:
+            next_check = done + max(step, int(check_growth * done))
+            counts = scaled()
+            a_idx = np.flatnonzero(answered)
+            a_idx = a_idx[np.argsort(arrival[a_idx], kind="stable")]
+            counted_now = taken[a_idx] & (flagged_at[table.annotator[a_idx]] < 0)
+            own = (counted_now & (weight[table.annotator[a_idx]] > 0)).astype(np.float64)
+            report = spammer_report(
+                annotator=table.annotator[a_idx],
+                label=table.label[a_idx],
+                predictive=vote_predictive(counts, table.image[a_idx], table.label[a_idx], own, prior.alpha),
+                gold_label=votes.gold_label[table.image[a_idx]],
+                time_ms=None if votes.time_ms is None else votes.time_ms[a_idx],
+                n_annotators=n_ann,
+                n_classes=k,
+                rules=rules,
             )
-            say(f"flagged {int(new.sum())} annotator(s) after {start + chunk.shape[0]} answers")
+            new = report.flagged & (flagged_at < 0)
+            if new.any():
+                lost = np.flatnonzero(taken & new[table.annotator])
+                flagged_at[new] = report.answers[new]
+                w = weight[table.annotator[lost]]
+                np.subtract.at(counted_per_image, table.image[lost], 1)
+                np.subtract.at(weighted, cell[lost], w)
+                np.subtract.at(positive, table.image[lost], (w > 0).astype(np.float64))
+                touched = np.union1d(touched, np.unique(table.image[lost]))
+                retired[touched] = False
+                say(f"flagged {int(new.sum())} annotator(s) after {done} answers")
         if touched.shape[0]:
             retired[touched] = settled(
-                counts[touched],
+                scaled()[touched],
                 counted_per_image[touched],
                 policy=policy,
                 prior=prior,
@@ -405,7 +430,7 @@ def add_parser(sub: Any) -> None:
     rep.add_argument("--policy", choices=("fixed", "adaptive"), required=True)
     rep.add_argument("--min-votes", type=int, default=10, help="adaptive: never retire an image with fewer")
     rep.add_argument("--max-votes", type=int, default=None, help="never more per image (default: the most any has)")
-    rep.add_argument("--confidence", type=float, default=0.95, help="adaptive: the stopping rule's confidence")
+    rep.add_argument("--confidence", type=float, default=AllocationPolicy.confidence, help="adaptive: stopping rule")
     rep.add_argument("--seed", type=int, default=0)
     rep.add_argument("--classes", help="comma-separated class names (default: the 7 basic emotions)")
     rep.add_argument("--gold", type=Path, help="CSV image,label: gold images (scored, never counted)")

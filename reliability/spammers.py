@@ -42,7 +42,7 @@ class SpammerRules:
 
     min_answers: int = 10
     honest_accuracy: float = 0.6
-    gold_accuracy: float = 0.7
+    gold_accuracy: float = 0.75
     typical_accuracy: float = 0.8
     stick: float = 0.9
     log_odds: float = 7.0
