@@ -45,7 +45,7 @@ class SpammerRules:
     gold_accuracy: float = 0.75
     typical_accuracy: float = 0.8
     stick: float = 0.9
-    log_odds: float = 7.0
+    log_odds: float = 6.0
     fast_ms: float = 400.0
 
     def __post_init__(self) -> None:
