@@ -13,13 +13,14 @@ their mean), else neither. The probability is over the ``max_votes - n`` votes t
 still get, drawn from the posterior predictive of a Dirichlet-multinomial model of the image's
 votes: ``theta ~ Dirichlet(a + c)``, future votes ``~ Multinomial(max_votes - n, theta)``, with
 ``c`` the image's reliability-weighted counts (scaled to its number of counted votes, so one
-vote still weighs one) and ``a`` a prior fitted to the whole project's counts by empirical Bayes
-(a Dirichlet-multinomial maximum likelihood over the images with at least two votes, refreshed
-at every live reliability update). The fitted prior is what makes the rule cheaper than a flat
-``Dirichlet(1)`` one: in a crowd where most images have one or two dominant classes it puts about
-0.3 pseudo-votes on each class instead of 1, so a few stray votes no longer look like the start of
-a new valid class. Images near a partition threshold keep a change probability near 1/2 and get
-all ``max_votes`` votes: the rule does not push ambiguous images towards certainty.
+vote still weighs one) and ``a`` a symmetric prior fitted to the whole project's counts by
+empirical Bayes (a Dirichlet-multinomial maximum likelihood over the images with at least two
+votes, refreshed at every live reliability update). The fitted prior is what makes the rule
+cheaper than a flat ``Dirichlet(1)`` one: in a crowd where most images have one or two dominant
+classes it puts about 0.3 pseudo-votes on each class instead of 1, so a few stray votes no longer
+look like the start of a new valid class; being symmetric, it favours no class. Images near a
+partition threshold keep a change probability near 1/2 and get all ``max_votes`` votes: the rule
+does not push ambiguous images towards certainty.
 
 The probability is a Monte Carlo estimate over ``samples`` predictive draws (128 by default: an
 image retires when at most 4 of the 128 predicted futures change its outcome). Confidence and
@@ -90,12 +91,15 @@ class VotePrior:
 
     @classmethod
     def fit(cls, counts: np.ndarray, *, max_iter: int = 100, tol: float = 1e-6, max_images: int = 20_000) -> VotePrior:
-        """Empirical Bayes: the Dirichlet-multinomial maximum-likelihood ``alpha`` for
-        ``counts`` ``(n_images, K)`` (weighted counts allowed), by Minka's fixed point.
+        """Empirical Bayes: the symmetric ``Dirichlet(a, ..., a)`` whose Dirichlet-multinomial
+        likelihood of ``counts`` ``(n_images, K)`` (weighted counts allowed) is largest, by
+        Minka's fixed point.
 
-        Only images with at least two votes carry information about the spread; with fewer than
-        ten such images the flat prior is returned. At most ``max_images`` of them are used (an
-        evenly spaced subset: the fit is over the population, and this bounds its cost).
+        Symmetric on purpose: the prior says how peaked the project's images are, never which
+        class they lean to, so an uncertain image is not pulled towards the project's most
+        frequent class. Only images with at least two votes carry information about the
+        spread; with fewer than ten such images the flat prior is returned. At most
+        ``max_images`` of them are used (an evenly spaced subset: this bounds the cost).
         """
         counts = np.asarray(counts, dtype=np.float64)
         n_classes = counts.shape[1]
@@ -106,18 +110,16 @@ class VotePrior:
         if informative.shape[0] > max_images:
             informative = informative[np.linspace(0, informative.shape[0] - 1, max_images).astype(np.int64)]
         n = informative.sum(axis=1)
-        mean = informative.sum(axis=0) / n.sum()
-        alpha = np.maximum(mean * n_classes, 1e-3)  # start at total concentration K
+        a = 1.0
         for _ in range(max_iter):
-            total = alpha.sum()
-            numerator = (digamma(informative + alpha) - digamma(alpha)).sum(axis=0)
-            denominator = (digamma(n + total) - digamma(total)).sum()
-            new = np.clip(alpha * numerator / denominator, 1e-3, 1e3)
-            done = np.max(np.abs(new - alpha)) < tol * max(1.0, float(alpha.max()))
-            alpha = new
+            numerator = float((digamma(informative + a) - digamma(a)).sum())
+            denominator = n_classes * float((digamma(n + n_classes * a) - digamma(n_classes * a)).sum())
+            new = float(np.clip(a * numerator / denominator, 1e-3, 1e3))
+            done = abs(new - a) < tol * max(1.0, a)
+            a = new
             if done:
                 break
-        return cls(alpha=alpha)
+        return cls(alpha=np.full(n_classes, a))
 
 
 def effective_counts(
