@@ -200,7 +200,8 @@ def run_simulated(n_images: int, n_annotators: int, seed: int, confidence: float
     }
     out["full_gold_accuracy"] = round(crowd.label_accuracy(full.labels[regular]), 4)
     never = SpammerRules(min_answers=10**9)
-    flat = AllocationPolicy(kind="adaptive", min_votes=10, max_votes=40, prior="flat")
+    # The plain rule: confidence 0.95, flat Dirichlet(1) prior.
+    flat = AllocationPolicy(kind="adaptive", min_votes=10, max_votes=40, prior="flat", confidence=0.95)
     for name, policy, rules, weigh in (
         ("fixed", AllocationPolicy(kind="fixed", max_votes=40), None, True),
         # The plain rule: flat Dirichlet predictive on raw counts, no spammer control.
