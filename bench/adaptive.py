@@ -233,7 +233,7 @@ def shared_dir() -> Path:
 
 
 def run_real(folder: Path, seed: int) -> dict[str, Any]:
-    from reliability.replay import read_replay_votes
+    from reliability.replay_io import read_replay_votes
 
     with (folder / "labels.csv").open(newline="") as handle:
         k = max(int(row["label"]) for row in csv.DictReader(handle)) + 1

@@ -16,7 +16,7 @@ import numpy as np
 
 from reliability.filtering import FilterRule
 from reliability.pipeline import METHODS, estimate
-from reliability.replay import add_parser as add_replay_parser
+from reliability.replay_io import add_parser as add_replay_parser
 from reliability.simulation import simulate_crowd
 from reliability.subsets import partition
 from reliability.votes import VoteTable, VoteTableError
