@@ -220,6 +220,13 @@ def run_simulated(n_images: int, n_annotators: int, seed: int, confidence: float
         row: dict[str, Any] = {"saved_fraction": round(result.saved_fraction, 4)}
         row.update(agreement(full.distribution[regular], g, t.classes))
         row["truth_accuracy"] = round(crowd.label_accuracy(g.argmax(axis=1)), 4)
+        # Votes spent per full-run outcome: ambiguous images must keep theirs.
+        outcome = partition_outcome(full.distribution[regular], t.classes)
+        used = result.votes_used[regular]
+        k = len(t.classes)
+        for kind, members in (("basic", outcome < k), ("compound", outcome >= k), ("neither", outcome < 0)):
+            members = members & (outcome >= 0) if kind == "basic" else members
+            row[f"mean_votes_{kind}"] = round(float(used[members].mean()), 2) if members.any() else None
         row.update(spammer_figures(result, behaviour))
         row["live_update_seconds_max"] = round(max(result.live_seconds, default=0.0), 3)
         row["seconds"] = round(time.perf_counter() - started, 1)

@@ -121,3 +121,18 @@ def test_it_needs_a_policy(capsys: pytest.CaptureFixture[str], tmp_path: Path) -
         main(["replay", str(tmp_path / "v.csv"), "--policy", "sometimes", "--out", str(tmp_path)])
     assert exc.value.code == 2
     assert "invalid choice: 'sometimes'" in capsys.readouterr().err
+
+
+def test_gold_answers_are_scored_never_counted(tmp_path: Path) -> None:
+    votes, gold = tmp_path / "votes.csv", tmp_path / "gold.csv"
+    write_votes(votes, spammer_fraction=0.0, times=False)
+    with votes.open("a", newline="") as handle:
+        writer = csv.writer(handle)
+        for a in range(40):
+            writer.writerow([f"a{a}", "gold1", "happiness"])
+    gold.write_text("image,label\ngold1,happiness\n")
+    out = tmp_path / "out"
+    assert main(["replay", str(votes), "--policy", "fixed", "--gold", str(gold), "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["gold_images"] == 1 and summary["votes_total"] == 6000
+    assert "gold1" not in {row["image"] for row in read(out / "images.csv")}
