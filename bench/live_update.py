@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from reliability.adaptive import VotePrior, effective_counts  # noqa: E402
 from reliability.live import live_table, live_update  # noqa: E402
 from reliability.simulation import simulate_crowd  # noqa: E402
-from reliability.spammers import SpammerRules, spammer_report, vote_predictive  # noqa: E402
+from reliability.spammers import SpammerRules, base_rate_prior, spammer_report, vote_predictive  # noqa: E402
 
 
 def main() -> None:
@@ -43,7 +43,9 @@ def main() -> None:
         spammer_report(
             annotator=ann,
             label=lab,
-            predictive=vote_predictive(counts, img, lab, (live.weight[ann] > 0).astype(float), prior.alpha),
+            predictive=vote_predictive(
+                counts, img, lab, (live.weight[ann] > 0).astype(float), base_rate_prior(counts, prior.alpha.sum())
+            ),
             gold_label=np.full(n, -1),
             time_ms=None,
             n_annotators=315,

@@ -3,7 +3,8 @@
 The offline run (:func:`reliability.pipeline.estimate`) fits GLAD from scratch, filters
 annotators and refits. While a project is collecting votes the platform (a beat task) and the
 replay need the same quantities every few thousand votes, cheaply: this module continues EM from
-the previous state (``alpha``, ``log beta`` and the image posteriors), runs at most
+the previous state (``alpha`` and ``log beta``; the image posteriors are recomputed from them
+first, since new votes have arrived), runs at most
 ``iterations`` EM iterations, and applies the same filtering rule without a refit. The weights it
 returns, ``max(alpha_i, 0)`` for kept annotators and 0 otherwise, are the ones the paper's ground
 truth uses, so the adaptive stopping rule sees the distribution the final run will produce.
@@ -93,9 +94,15 @@ def live_update(
     else:
         if previous.alpha.shape != (n_ann,) or previous.posterior.shape != (n_img, table.n_classes):
             raise ValueError("the previous live state does not match this vote table's annotators and images")
-        posterior, alpha, u = previous.posterior, previous.alpha.copy(), previous.log_beta.copy()
+        alpha, u = previous.alpha.copy(), previous.log_beta.copy()
         budget = iterations
     st = objective.state(alpha, u)
+    if previous is not None:
+        # The stored posterior is stale for images that got votes since: recompute it from the
+        # warm parameters first. Starting the M-step from a uniform posterior on new votes would
+        # push alpha below chance, into GLAD's label-flipped mode, and warm starts never leave it.
+        log_post, _ = objective.e_step(st, np.log(np.full(table.n_classes, 1.0 / table.n_classes)))
+        posterior = np.exp(log_post)
     history: list[float] = []
     done = 0
     while done < budget:

@@ -32,7 +32,7 @@ import numpy as np
 from reliability.adaptive import AllocationPolicy, VotePrior, settled
 from reliability.live import LiveState, live_table, live_update
 from reliability.pipeline import ReliabilityEstimate, estimate
-from reliability.spammers import SpammerReport, SpammerRules, spammer_report, vote_predictive
+from reliability.spammers import SpammerReport, SpammerRules, base_rate_prior, spammer_report, vote_predictive
 from reliability.votes import VoteTable
 
 Progress = Callable[[str], None]
@@ -248,7 +248,13 @@ def replay(
             report = spammer_report(
                 annotator=table.annotator[a_idx],
                 label=table.label[a_idx],
-                predictive=vote_predictive(counts, table.image[a_idx], table.label[a_idx], own, prior.alpha),
+                predictive=vote_predictive(
+                    counts,
+                    table.image[a_idx],
+                    table.label[a_idx],
+                    own,
+                    base_rate_prior(counts[regular], prior.alpha.sum()),
+                ),
                 gold_label=votes.gold_label[table.image[a_idx]],
                 time_ms=None if votes.time_ms is None else votes.time_ms[a_idx],
                 n_annotators=n_ann,

@@ -17,9 +17,10 @@ an annotator is flagged by the first that fires, once they have given ``min_answ
    any annotator with positive reliability an accuracy of at least 1/2 on clear images.
    Adversarial annotators (below chance) fall faster still.
 2. **Straight-lining** (one key again and again): the same test against a "sticky" answerer who
-   repeats their previous answer with probability ``stick``, with the honest side at a typical
-   accuracy (``typical_accuracy``) so that honest runs of the same label on images that deserve
-   it cost little.
+   repeats their previous answer with probability ``stick``; the honest side answers a counted
+   vote like the image's other annotators (``Q_j(t)``) and a gold check right with probability
+   ``typical_accuracy``, so honest runs of the label images deserve cost nothing, even in a
+   project where one class dominates.
 3. **Answer time**: the median ``time_ms`` of the annotator's answers is below ``fast_ms``.
 
 Wald's bound makes the chance that an honest annotator who fits the model is ever flagged by
@@ -83,6 +84,16 @@ class SpammerReport:
     median_time_ms: np.ndarray
 
 
+def base_rate_prior(counts: np.ndarray, concentration: float) -> np.ndarray:
+    """``(K,)`` the Dirichlet pseudo-counts of :func:`vote_predictive` for the spammer tests: the
+    project's class frequencies in ``counts`` ``(n_images, K)`` (plus one per class) scaled to
+    ``concentration``. Unlike the stopping rule's symmetric prior, the tests need the base rate:
+    an honest annotator answering the common class ten times in a row, on images nobody else has
+    seen yet, is not straight-lining."""
+    totals = np.asarray(counts, dtype=np.float64).sum(axis=0) + 1.0
+    return concentration * totals / totals.sum()
+
+
 def vote_predictive(
     counts: np.ndarray, image: np.ndarray, label: np.ndarray, own: np.ndarray, prior_alpha: np.ndarray
 ) -> np.ndarray:
@@ -137,8 +148,11 @@ def spammer_report(
     same = annotator[order][1:] == annotator[order][:-1]
     previous[order[1:][same]] = label[order[:-1][same]]
     sticky = np.where(previous < 0, 1.0 / k, np.where(label == previous, rules.stick, (1.0 - rules.stick) / (k - 1)))
+    # The honest side answers like the other annotators of the image (``Q`` itself), so a run of
+    # the label an image deserves costs nothing, even where one class dominates the project.
     typical_gold = max(rules.gold_accuracy, rules.typical_accuracy)
-    straight_terms = np.log(honest_probability(rules.typical_accuracy, typical_gold)) - np.log(sticky)
+    honest_like_others = np.where(is_gold, honest_probability(rules.typical_accuracy, typical_gold), q)
+    straight_terms = np.log(np.maximum(honest_like_others, 1e-12)) - np.log(sticky)
 
     answers = np.bincount(annotator, minlength=n_annotators)
     random_llr = np.bincount(annotator, weights=random_terms, minlength=n_annotators)

@@ -28,7 +28,7 @@ from annotation.models import AnnotatorFlag, FlagStatus, Image, LiveReliability,
 from annotation.services.spammers import annotator_flag, excluded_votes_uncount
 from reliability.adaptive import AllocationPolicy, VotePrior, effective_counts, settled
 from reliability.live import LiveState, live_table, live_update
-from reliability.spammers import SpammerRules, spammer_report, vote_predictive
+from reliability.spammers import SpammerRules, base_rate_prior, spammer_report, vote_predictive
 
 
 def live_reliability_update(*, project: Project, rules: SpammerRules | None = None) -> LiveReliability | None:
@@ -82,7 +82,7 @@ def live_reliability_update(*, project: Project, rules: SpammerRules | None = No
     report = spammer_report(
         annotator=annotator,
         label=label,
-        predictive=vote_predictive(counts, image, label, own, prior.alpha),
+        predictive=vote_predictive(counts, image, label, own, base_rate_prior(counts, prior.alpha.sum())),
         gold_label=gold_label,
         time_ms=votes[:, 3],
         n_annotators=n_ann,
