@@ -12,6 +12,7 @@ import threading
 import time
 
 import pytest
+from django.contrib.auth.models import Group
 from django.db import connection
 from django.db.models import Count
 
@@ -27,6 +28,13 @@ pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
 
 N_HONEST = 10
 DEADLINE_S = 90.0
+
+
+@pytest.fixture(autouse=True)
+def _roles() -> None:
+    # A transactional test that ran before this one flushed the roles the migrations created.
+    for name in ("annotator", "researcher", "admin"):
+        Group.objects.get_or_create(name=name)
 
 
 def vote_all(user, project, *, limit: int, rng: random.Random) -> list[int]:
