@@ -25,6 +25,15 @@ def jobs_recover_stale_task() -> dict[str, int]:
     return jobs_recover_stale()
 
 
+@shared_task(name="annotation.tasks.live_reliability_update", time_limit=600, ignore_result=True)
+def live_reliability_update_task() -> int:
+    """Periodic (beat): live reliability, spammer flags and adaptive retirement of every project
+    that is due (``live_reliability_update_due``). Safe to overlap: each update is idempotent."""
+    from annotation.services.live_reliability import live_reliability_update_due
+
+    return live_reliability_update_due()
+
+
 @shared_task(acks_late=True, soft_time_limit=6 * 3600, time_limit=6 * 3600 + 300)
 def faces_detect_task(job_id: int) -> None:
     """Run a face-detection job. Idempotent: images that already have faces are skipped."""

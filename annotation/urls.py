@@ -13,6 +13,7 @@ from annotation.apis import (
     predict,
     projects,
     reliability,
+    spammers,
     studies,
     training,
 )
@@ -27,6 +28,7 @@ urlpatterns = [
     *imports.urlpatterns,
     *jobs.urlpatterns,
     *reliability.urlpatterns,
+    *spammers.urlpatterns,
     *training.urlpatterns,
     *exports.urlpatterns,
     *faces.urlpatterns,

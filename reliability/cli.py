@@ -1,4 +1,4 @@
-"""``python -m reliability estimate|partition|simulate``: the library on researchers' own files.
+"""``python -m reliability estimate|partition|simulate|replay``: the library on researchers' own files.
 
 ``estimate`` writes ``images.csv`` with, per image: ``label`` (the argmax of the estimator's
 posterior: the published label), ``posterior_<class>`` (the estimator's posterior over the true
@@ -23,6 +23,8 @@ import numpy as np
 from reliability.filtering import FilterRule
 from reliability.gold import gold_score
 from reliability.pipeline import DEFAULT_METHOD, METHODS, ReliabilityEstimate, estimate
+from reliability.replay_io import add_parser as add_replay_parser
+from reliability.simulation import simulate_crowd
 from reliability.subsets import partition
 from reliability.votes import ALIASES, VoteTable, VoteTableError
 
@@ -82,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--seed", type=int, default=0)
     sim.add_argument("--out", type=Path, required=True)
     sim.set_defaults(run=run_simulate)
+
+    add_replay_parser(sub)
     return parser
 
 
@@ -243,7 +247,6 @@ def run_partition(args: argparse.Namespace) -> int:
 
 
 def run_simulate(args: argparse.Namespace) -> int:
-    from reliability.simulation import simulate_crowd  # scipy.special: only this command pays its import
 
     crowd = simulate_crowd(
         n_images=args.images,

@@ -6,6 +6,7 @@ from annotation.models.export import DatasetExport
 from annotation.models.face import Face, FaceRevision
 from annotation.models.image import Image, ImageReport, ImageStatus
 from annotation.models.job import Job, JobStatus
+from annotation.models.live import AnnotatorFlag, FlagStatus, LiveReliability
 from annotation.models.project import Project
 from annotation.models.reliability import AnnotatorReliability, ImageReliability, ReliabilityRun
 from annotation.models.study import Study, StudyEnrolment, StudyMarket, StudyParticipantLink
@@ -13,18 +14,21 @@ from annotation.models.training import TrainingRun
 from annotation.models.vote import UndoneVote, Vote
 
 __all__ = [
+    "AnnotatorFlag",
     "AnnotatorProfile",
     "AnnotatorReliability",
     "Assignment",
     "DatasetExport",
     "Face",
     "FaceRevision",
+    "FlagStatus",
     "Image",
     "ImageReliability",
     "ImageReport",
     "ImageStatus",
     "Job",
     "JobStatus",
+    "LiveReliability",
     "Project",
     "Qualification",
     "ReliabilityRun",

@@ -30,6 +30,17 @@ class Project(models.Model):
     # The least time between claiming an image and voting on it; a quicker vote is refused
     # (429 too_fast). Empty: the install's RAF_MIN_VOTE_MS.
     min_vote_ms = models.PositiveIntegerField(null=True, blank=True)
+    # Allocation (docs/reliability.md, "Adaptive allocation"): fixed gives every image
+    # votes_wanted votes; adaptive retires an image once its partition outcome has settled,
+    # after at least min_votes. Spammer control: flag only, or pause the annotator at once.
+    allocation = models.CharField(
+        max_length=10, choices=[("fixed", "fixed"), ("adaptive", "adaptive")], default="fixed"
+    )
+    min_votes = models.PositiveIntegerField(default=10)
+    stop_confidence = models.FloatField(default=0.965)
+    spammer_action = models.CharField(
+        max_length=10, choices=[("flag", "flag only"), ("pause", "pause automatically")], default="flag"
+    )
     current_model = models.ForeignKey(
         "annotation.TrainingRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -40,6 +51,11 @@ class Project(models.Model):
             models.CheckConstraint(condition=models.Q(votes_wanted__gte=1), name="project_votes_wanted_positive"),
             models.CheckConstraint(
                 condition=models.Q(gold_rate__gte=0) & models.Q(gold_rate__lte=1), name="project_gold_rate_0_1"
+            ),
+            models.CheckConstraint(condition=models.Q(min_votes__gte=1), name="project_min_votes_positive"),
+            models.CheckConstraint(
+                condition=models.Q(stop_confidence__gte=0.5) & models.Q(stop_confidence__lt=1),
+                name="project_stop_confidence_half_1",
             ),
             models.CheckConstraint(
                 condition=models.Q(quiz_pass_mark__gte=0) & models.Q(quiz_pass_mark__lte=1),

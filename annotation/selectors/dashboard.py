@@ -178,6 +178,25 @@ def recent_images(*, project: Project, limit: int = 12) -> list[dict[str, Any]]:
     ]
 
 
+def live_reliability_info(*, project: Project) -> dict[str, Any] | None:
+    """The last live update (issue 14): when it was computed and what it found, with the
+    review queue's open flags; None before the first update."""
+    from annotation.models import AnnotatorFlag, LiveReliability
+
+    live = LiveReliability.objects.filter(project=project).defer("state").first()
+    if live is None:
+        return None
+    return {
+        "computed_at": live.computed_at.isoformat(),
+        "votes": live.votes,
+        "seconds": live.seconds,
+        "annotators_kept": live.annotators_kept,
+        "images_retired": live.images_retired,
+        "flags_open": AnnotatorFlag.objects.filter(project=project, status__in=["flagged", "paused"]).count(),
+        "allocation": project.allocation,
+    }
+
+
 def dashboard_stats(*, project: Project) -> dict[str, Any]:
     """Everything the dashboard shows, as JSON-ready values."""
     run = ReliabilityRun.objects.filter(project=project, is_current=True).first()
@@ -190,6 +209,7 @@ def dashboard_stats(*, project: Project) -> dict[str, Any]:
         "annotators_active": annotators_active(project=project),
         "annotators": annotator_table(project=project),
         "reliability_run": run_info,
+        "live_reliability": live_reliability_info(project=project),
         "jobs": recent_jobs(project=project),
         "recent_images": recent_images(project=project),
         "generated_at": timezone.now().isoformat(),

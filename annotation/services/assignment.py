@@ -38,6 +38,7 @@ from django.utils import timezone
 from annotation.errors import ServiceError
 from annotation.models import Assignment, Image, Project, Qualification
 from annotation.models.assignment import AssignmentStatus
+from annotation.services.spammers import annotator_claim_refusal
 from annotation.sql import fetch_prepared
 
 # An annotator holds at most this many live reservations per project: enough for a page to
@@ -172,6 +173,8 @@ def _require_qualification(*, annotator: AbstractBaseUser, project: Project) -> 
         if QUALIFIED_CACHE_S and _qualified.get(key):
             return
     qualified = Qualification.objects.filter(annotator=annotator, project=project, qualified_at__isnull=False).exists()
+    if qualified:
+        annotator_claim_refusal(annotator=annotator, project=project)  # paused or excluded (issue 14)
     if qualified and QUALIFIED_CACHE_S:
         with _memo_lock:
             _qualified[key] = True

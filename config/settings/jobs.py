@@ -51,4 +51,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "annotation.tasks.jobs_recover_stale",
         "schedule": RAF_JOB_RECOVER_EVERY_S,
     },
+    # Live reliability, spammer flags and adaptive retirement (issue 14); a project is updated
+    # when it has RAF_LIVE_EVERY_VOTES new counted votes, or any new vote and
+    # RAF_LIVE_EVERY_S since its last update.
+    "live-reliability": {
+        "task": "annotation.tasks.live_reliability_update",
+        "schedule": env_int("RAF_LIVE_CHECK_EVERY_S", 30),
+    },
 }
+RAF_LIVE_EVERY_VOTES = env_int("RAF_LIVE_EVERY_VOTES", 2000)
+RAF_LIVE_EVERY_S = env_int("RAF_LIVE_EVERY_S", 300)

@@ -1,0 +1,124 @@
+"""Spammer control: flags from the live update, and the admin review queue's actions.
+
+``annotator_flag`` records a flag (and pauses at once when the project says so); an admin
+then pauses, resumes, clears or excludes. A paused or excluded annotator cannot claim
+(``annotator_claim_refusal``, called by the claim's qualification check) and sees
+:data:`PAUSED_MESSAGE`.
+
+Excluding is one transaction on Postgres: the annotator's counted votes in the project become
+uncounted, each affected image's ``counted_votes`` drops by as many, and its ``votes_wanted``
+goes back to the project's (an adaptive image retired early returns to the pool), so the claim
+serves those images again for replacement votes. The image rows are locked in id order first,
+so two exclusions never deadlock, and the counters move in the same statement as the votes, so
+a concurrent vote or claim sees either all of it or none.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.utils import timezone
+
+from annotation.errors import ServiceError
+from annotation.models import AnnotatorFlag, FlagStatus, Project
+
+PAUSED_MESSAGE = (
+    "Your annotation in this project is paused while an administrator reviews your recent answers. "
+    "You will be able to continue if the review clears you."
+)
+BLOCKING = (FlagStatus.PAUSED, FlagStatus.EXCLUDED)
+
+
+def qualified_cache_key(*, annotator_id: int, project: Project) -> str:
+    """The key under which the claim caches a passed qualification check."""
+    return f"raf:qualified:{annotator_id}:{project.pk}:{project.created_at.timestamp()}"
+
+
+def annotator_claim_refusal(*, annotator: AbstractBaseUser, project: Project) -> None:
+    """Raise ``ServiceError(code="paused", 403)`` when the annotator is paused or excluded."""
+    if AnnotatorFlag.objects.filter(project=project, annotator=annotator, status__in=BLOCKING).exists():
+        raise ServiceError(PAUSED_MESSAGE, code="paused", status_code=403)
+
+
+def annotator_flag(
+    *, project: Project, annotator_id: int, reason: str, answers: int, evidence: dict[str, Any] | None = None
+) -> AnnotatorFlag | None:
+    """Record a spammer flag unless the annotator already has one in the project (an admin's
+    verdict, cleared included, stands). Pauses at once under ``spammer_action="pause"``.
+    Returns the new flag, or None."""
+    status = FlagStatus.PAUSED if project.spammer_action == "pause" else FlagStatus.FLAGGED
+    flag, created = AnnotatorFlag.objects.get_or_create(
+        project=project,
+        annotator_id=annotator_id,
+        defaults={"reason": reason, "status": status, "answers_at_flag": answers, "evidence": evidence or {}},
+    )
+    if created and status == FlagStatus.PAUSED:
+        cache.delete(qualified_cache_key(annotator_id=annotator_id, project=project))
+    return flag if created else None
+
+
+def flag_review(*, flag: AnnotatorFlag, action: str, by: AbstractBaseUser) -> AnnotatorFlag:
+    """An admin's decision: ``"pause"``, ``"resume"`` (back to flagged, counting), ``"clear"``
+    (not a spammer; never flagged again in this project) or ``"exclude"``."""
+    if action == "exclude":
+        return annotator_exclude(flag=flag, by=by)
+    target = {"pause": FlagStatus.PAUSED, "resume": FlagStatus.FLAGGED, "clear": FlagStatus.CLEARED}.get(action)
+    if target is None:
+        raise ServiceError("action must be pause, resume, clear or exclude.", code="invalid_action")
+    if flag.status == FlagStatus.EXCLUDED:
+        raise ServiceError("The annotator's votes are already excluded.", code="already_excluded")
+    AnnotatorFlag.objects.filter(pk=flag.pk).update(status=target, reviewed_at=timezone.now(), reviewed_by=by)
+    cache.delete(qualified_cache_key(annotator_id=flag.annotator_id, project=flag.project))
+    flag.refresh_from_db()
+    return flag
+
+
+_EXCLUDE_SQL = """
+WITH mine AS (
+    SELECT v.id, v.image_id FROM annotation_vote v
+    JOIN annotation_image i ON i.id = v.image_id
+    WHERE v.annotator_id = %(annotator)s AND i.project_id = %(project)s AND v.counted
+),
+locked AS (
+    SELECT i.id FROM annotation_image i WHERE i.id IN (SELECT image_id FROM mine) ORDER BY i.id FOR UPDATE
+),
+gone AS (
+    UPDATE annotation_vote v SET counted = false FROM mine WHERE v.id = mine.id AND EXISTS (SELECT 1 FROM locked)
+    RETURNING v.image_id
+),
+per_image AS (SELECT image_id, count(*) AS n FROM gone GROUP BY image_id)
+UPDATE annotation_image i
+SET counted_votes = i.counted_votes - per_image.n, votes_wanted = GREATEST(i.votes_wanted, %(wanted)s)
+FROM per_image WHERE i.id = per_image.image_id
+RETURNING per_image.n
+"""
+
+
+def annotator_exclude(*, flag: AnnotatorFlag, by: AbstractBaseUser | None) -> AnnotatorFlag:
+    """Exclude the flagged annotator's votes in the project (see the module docstring)."""
+    project = flag.project
+    with transaction.atomic():
+        locked = AnnotatorFlag.objects.select_for_update().get(pk=flag.pk)
+        removed = excluded_votes_uncount(project=project, annotator_id=flag.annotator_id)
+        if locked.status != FlagStatus.EXCLUDED:
+            evidence = {**locked.evidence, "votes_excluded": removed}
+            AnnotatorFlag.objects.filter(pk=flag.pk).update(
+                status=FlagStatus.EXCLUDED, reviewed_at=timezone.now(), reviewed_by=by, evidence=evidence
+            )
+    cache.delete(qualified_cache_key(annotator_id=flag.annotator_id, project=project))
+    locked.refresh_from_db()
+    return locked
+
+
+def excluded_votes_uncount(*, project: Project, annotator_id: int) -> int:
+    """Make the annotator's counted votes in ``project`` uncounted, with the image counters, in
+    one statement (Postgres); returns how many. Idempotent: the live update runs it again for
+    excluded annotators, which catches a vote they cast on a reservation they held when excluded."""
+    if connection.vendor != "postgresql":
+        raise ServiceError("Excluding votes needs Postgres.", code="needs_postgres")
+    with connection.cursor() as cursor:
+        cursor.execute(_EXCLUDE_SQL, {"annotator": annotator_id, "project": project.pk, "wanted": project.votes_wanted})
+        return int(sum(row[0] for row in cursor.fetchall()))
