@@ -5,9 +5,8 @@ from rest_framework.test import APIClient
 
 from annotation.models import AnnotatorFlag, Image, Vote
 from tests.annotation.factories import make_annotator, make_images, make_project, make_user
-from tests.conftest import requires_postgres
 
-pytestmark = [requires_postgres, pytest.mark.django_db]
+pytestmark = [pytest.mark.django_db]
 
 
 def client_for(role: str) -> APIClient:

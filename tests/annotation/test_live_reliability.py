@@ -10,9 +10,8 @@ from annotation.services.assignment import assignment_claim_next
 from annotation.services.live_reliability import live_reliability_update, live_reliability_update_due
 from annotation.services.spammers import flag_review
 from tests.annotation.factories import assert_counters_consistent, make_annotator, make_images, make_project, make_user
-from tests.conftest import requires_postgres
 
-pytestmark = [requires_postgres, pytest.mark.django_db]
+pytestmark = [pytest.mark.django_db]
 
 
 def put_votes(images, annotators, label_of, time_ms=1500):

@@ -74,6 +74,10 @@ MATRIX: dict[str, dict[str, set[str]]] = {
     "study-participant-links": {"DELETE": {ADMIN}},
     "study-work-log": {"GET": {ADMIN}},
     "study-work-log-csv": {"GET": {ADMIN}},
+    # the spammer review queue and the live estimate
+    "live-reliability": {"GET": {ADMIN}},
+    "flag-list": {"GET": {ADMIN}},
+    "flag-review": {"POST": {ADMIN}},
 }
 # A trusted annotator is an annotator too.
 for _methods in MATRIX.values():
@@ -94,6 +98,7 @@ BODIES: dict[str, dict] = {
     "face-update": {"gender": 2},
     "faces-detect": {"image_ids": []},
     "training-run-start": {"subset": "not-a-subset"},  # refused by validation: no training starts
+    "flag-review": {"action": "clear"},
 }
 
 

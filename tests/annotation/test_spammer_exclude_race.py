@@ -22,9 +22,8 @@ from annotation.services.assignment import assignment_claim_next, assignments_re
 from annotation.services.spammers import PAUSED_MESSAGE, annotator_flag, flag_review
 from annotation.services.votes import vote_create
 from tests.annotation.factories import assert_counters_consistent, make_annotator, make_images, make_project, make_user
-from tests.conftest import requires_postgres
 
-pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.django_db(transaction=True)]
 
 N_HONEST = 10
 DEADLINE_S = 90.0

@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 
 import pytest
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection
 
@@ -13,13 +12,8 @@ from annotation.models import StudyEnrolment, StudyParticipantLink
 from tests.annotation.study_factories import enter, make_study
 
 PID = "5f0c0a1b2c3d4e5f60718293"
-# Real concurrent connections: Postgres (the only engine once SQLite is gone).
-requires_postgres = pytest.mark.skipif(
-    not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"), reason="needs Postgres"
-)
 
 
-@requires_postgres
 @pytest.mark.django_db(transaction=True)
 def test_it_makes_one_account_when_one_participant_id_arrives_six_times_at_once() -> None:
     study = make_study()
