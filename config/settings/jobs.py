@@ -39,7 +39,7 @@ RAF_JOB_LEASE_S = env_int("RAF_JOB_LEASE_S", 60)
 RAF_JOB_MAX_ATTEMPTS = env_int("RAF_JOB_MAX_ATTEMPTS", 3)
 RAF_JOB_RECOVER_EVERY_S = env_int("RAF_JOB_RECOVER_EVERY_S", 20)
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+CACHES = {"default": {"BACKEND": "config.cache.ReusingRedisCache", "LOCATION": REDIS_URL}}
 
 # Periodic tasks (run a beat: `celery -A config beat`, or a worker with `-B`).
 CELERY_BEAT_SCHEDULE = {
