@@ -4,7 +4,9 @@ Django's psycopg cursors bind parameters on the client, so Postgres parses and p
 statement again; for the claim and vote statements (CTEs over four tables) planning costs the
 database more CPU than running them. :func:`fetch_prepared` runs them through a plain psycopg
 cursor on Django's connection with server-side binding and ``prepare=True``: each connection
-parses them once. Errors are Django's (``django.db.IntegrityError`` ...), and the statement
+parses them once, and after Postgres's first five custom plans it keeps one generic plan. (This
+needs ``prepare_threshold`` set in the database OPTIONS, config.settings.database: Django's
+default, None, makes psycopg ignore ``prepare=True``.) Errors are Django's (``django.db.IntegrityError`` ...), and the statement
 takes part in the caller's transaction like any other. It skips Django's per-request
 connection health check (``SELECT 1``, a round trip); instead, outside a transaction, it looks
 at the idle connection's socket before sending (a server that ended the session has written its

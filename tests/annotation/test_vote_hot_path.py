@@ -257,3 +257,29 @@ def test_the_per_process_project_cache_is_bounded():
     for _ in range(projects.PROJECT_CACHE_SIZE + 10):
         projects.project_get_cached(project_id=make_project().pk)
     assert len(projects._projects) == projects.PROJECT_CACHE_SIZE
+
+
+def test_the_vote_statement_is_prepared_once_per_connection_and_planned_generically():
+    """The hot-path statements are server-side prepared: parsed once per connection, and after
+    Postgres's five custom plans, planned once (Django turns psycopg's preparing off by
+    default, and psycopg then ignores ``prepare=True``: every vote was parsed and planned again)."""
+    from django.db import connection
+
+    project = make_project(gold_rate=0.0, votes_wanted=3)
+    make_images(project, 12)
+    client = token_client(make_annotator(project))
+    queue = claim(client, project)
+    for _ in range(10):
+        response = vote(client, queue.pop(0)["id"])
+        assert response.status_code == 201, response.json()
+        queue.extend(response.json()["next"])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT generic_plans + custom_plans, generic_plans FROM pg_prepared_statements"
+            " WHERE statement LIKE '%%INSERT INTO annotation_vote%%'"
+        )
+        rows = cursor.fetchall()
+    assert rows, "the vote statement is not prepared on the server"
+    [(executions, generic)] = rows
+    assert executions >= 10
+    assert generic >= executions - 5, "Postgres plans the vote statement anew on each execution"
