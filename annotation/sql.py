@@ -6,14 +6,15 @@ database more CPU than running them. :func:`fetch_prepared` runs them through a 
 cursor on Django's connection with server-side binding and ``prepare=True``: each connection
 parses them once, and after Postgres's first five custom plans it keeps one generic plan. (This
 needs ``prepare_threshold`` set in the database OPTIONS, config.settings.database: Django's
-default, None, makes psycopg ignore ``prepare=True``.) Errors are Django's (``django.db.IntegrityError`` ...), and the statement
-takes part in the caller's transaction like any other. It skips Django's per-request
-connection health check (``SELECT 1``, a round trip); instead, outside a transaction, it looks
-at the idle connection's socket before sending (a server that ended the session has written its
-goodbye or closed it: the socket is readable) and opens a fresh connection then, and it runs the
-statement once more on a fresh connection when the server answered that it ended the session
-(SQLSTATE class 57: nothing of the statement was committed). A connection killed while idle (a
-database restart, an idle timeout) so no longer fails a vote with a 500.
+default, None, makes psycopg ignore ``prepare=True``.) Errors are Django's
+(``django.db.IntegrityError`` ...), and the statement takes part in the caller's transaction
+like any other. It skips Django's per-request connection health check (``SELECT 1``, a round
+trip); instead, outside a transaction, it looks at the idle connection's socket before sending
+(a server that ended the session has written its goodbye or closed it: the socket is readable)
+and opens a fresh connection then, and it runs the statement once more on a fresh connection
+when the server answered that it ended the session (SQLSTATE class 57: nothing of the statement
+was committed). A connection killed while idle (a database restart, an idle timeout) so no
+longer fails a vote with a 500.
 
 Every new Postgres connection turns JIT compilation off: these statements run thousands of
 times a second in well under a millisecond, but with LIMIT as a parameter their generic plans

@@ -18,7 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation.apis.fields import BoundedCharField
+from annotation.apis.fields import BoundedCharField, FlatInputSerializer
 from annotation.apis.pagination import Pagination
 from annotation.models import Assignment, Vote
 from annotation.models.assignment import AssignmentStatus
@@ -117,7 +117,7 @@ class AssignmentVoteApi(APIView):
     # JSON only (the pages and scripts send and accept JSON): content negotiation is cheap.
     renderer_classes = [JSONRenderer]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(FlatInputSerializer):
         # The label's domain as stored (smallint); whether it is one of the project's classes is
         # checked once, by the database (migration 0007), and refused as invalid_label.
         label = serializers.IntegerField(min_value=0, max_value=2**15 - 1)

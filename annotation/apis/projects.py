@@ -18,7 +18,7 @@ from annotation.apis.assignments import (
     ProgressOutputSerializer,
     assignment_data,
 )
-from annotation.apis.fields import BoundedCharField
+from annotation.apis.fields import BoundedCharField, FlatInputSerializer
 from annotation.models import Project
 from annotation.permissions import IsAdmin, IsAnnotator, IsMember
 from annotation.services.assignment import MAX_CLAIM_COUNT, assignment_claim_next
@@ -110,7 +110,7 @@ class ProjectClaimApi(APIView):
     permission_classes = [IsAnnotator]
     throttle_classes = [ClaimRateLimit]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(FlatInputSerializer):
         count = serializers.IntegerField(min_value=1, max_value=MAX_CLAIM_COUNT, required=False, default=1)
 
     class OutputSerializer(serializers.Serializer):
