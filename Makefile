@@ -15,7 +15,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 install: $(VENV)/.installed
 
-# web (migrate, load the demo, gunicorn), a Celery worker and beat under honcho (Procfile).
+# web (migrate, load the demo, granian), a Celery worker and beat under honcho (Procfile).
 run: install
 	@echo ""
 	@echo "RAF demo on http://$(HOST):$(PORT)/  (API docs: http://$(HOST):$(PORT)/api/docs/, admin: http://$(HOST):$(PORT)/admin/)"

@@ -1,6 +1,6 @@
 """Load benchmark of the annotation hot path: claim, vote (+ next), over HTTP, on Postgres.
 
-Starts gunicorn against ``DATABASE_URL`` (default ``postgres://postgres@127.0.0.1:5432/raf_bench``;
+Starts the web server (granian, as in production) against ``DATABASE_URL`` (default ``postgres://postgres@127.0.0.1:5432/raf_bench``;
 the database is created and migrated, and its annotation tables are emptied: use a database
 of its own), seeds a project of ``--images`` images with bulk ``COPY`` (rows only, no files)
 and ``--annotators`` qualified annotators with API tokens, then runs one thread per
@@ -60,8 +60,8 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--votes-wanted", type=int, default=40)
     parser.add_argument("--gold-rate", type=float, default=0.05)
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
+    parser.add_argument("--workers", type=int, default=3, help="web server worker processes")
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker that run the application")
     parser.add_argument("--port", type=int, default=0, help="0: a free port")
     parser.add_argument("--claim-sizes", default="", help="e.g. 30000,300000: time claims on projects this big")
     parser.add_argument("--claims", type=int, default=300, help="claims timed per size")
@@ -190,16 +190,16 @@ def free_port() -> int:
 def start_server(args: argparse.Namespace) -> subprocess.Popen:
     args.port = args.port or free_port()
     command = [
-        sys.executable, "-m", "gunicorn", "config.wsgi",
-        "--bind", f"127.0.0.1:{args.port}",
-        "--workers", str(args.workers), "--threads", str(args.threads), "--worker-class", "gthread",
-        "--keep-alive", "30", "--backlog", "512", "--log-level", "warning", "--preload",
+        str(Path(sys.executable).parent / "granian"), "--interface", "wsgi", "--http", "1", "--no-ws",
+        "--host", "127.0.0.1", "--port", str(args.port),
+        "--workers", str(args.workers), "--blocking-threads", str(args.threads),
+        "--backlog", "512", "--log-level", "warning", "config.wsgi:application",
     ]  # fmt: skip
     server = subprocess.Popen(command, cwd=REPO_ROOT, env=django_env(args.database_url), start_new_session=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise SystemExit(f"gunicorn exited with {server.returncode}")
+            raise SystemExit(f"the web server exited with {server.returncode}")
         try:
             conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=2)
             conn.request("GET", "/")
@@ -208,7 +208,7 @@ def start_server(args: argparse.Namespace) -> subprocess.Popen:
         except OSError:
             time.sleep(0.3)
     stop_server(server)
-    raise SystemExit("gunicorn did not start")
+    raise SystemExit("the web server did not start")
 
 
 def stop_server(server: subprocess.Popen) -> None:

@@ -1,4 +1,4 @@
-"""WSGI entry point (gunicorn ``config.wsgi``)."""
+"""WSGI entry point (``granian --interface wsgi config.wsgi:application``)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,6 @@ get_resolver().reverse_dict  # noqa: B018 - builds the URL resolver
 
 # Everything loaded so far (Django, the apps, their modules) lives as long as the process: kept
 # out of the garbage collector's full collections, which otherwise walk all of it now and then
-# and stall every thread of the worker for tens of milliseconds (the vote latency's tail). With
-# gunicorn --preload this runs once in the master, before the workers fork.
+# and stall every thread of the worker for tens of milliseconds (the vote latency's tail). Each
+# granian worker process imports this module, so it runs once per worker.
 gc.freeze()

@@ -39,7 +39,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    # Serves collected static files in production (gunicorn serves no files by itself).
+    # Serves collected static files in production (the WSGI server serves none by itself).
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Request bodies over the view's cap are refused before anything reads them (config.body_limits).
     "config.body_limits.BodySizeLimitMiddleware",

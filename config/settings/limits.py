@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from config.env import env_int, env_str
 
-# How many reverse proxies in front of gunicorn append to X-Forwarded-For. The client address
+# How many reverse proxies in front of the web server append to X-Forwarded-For. The client address
 # every limit counts is the one the outermost trusted proxy saw; with 0 (the default) it is the
 # socket's peer and X-Forwarded-For is ignored, so a forged header buys nothing.
 RAF_TRUSTED_PROXIES = env_int("RAF_TRUSTED_PROXIES", 0)

@@ -1,5 +1,5 @@
-"""bench/annotate_load.py runs end to end on Postgres (a small load): gunicorn with the real
-WSGI entry point, the annotators over HTTP, the audit, and the keys its issue names."""
+"""bench/annotate_load.py runs end to end on Postgres (a small load): the web server (granian)
+with the real WSGI entry point, the annotators over HTTP, the audit, and the keys its issue names."""
 
 from __future__ import annotations
 

@@ -26,11 +26,18 @@ def test_it_declares_the_services(compose: dict[str, Any]) -> None:
     assert {"postgres", "redis", "web", "worker", "gpu-worker"} <= set(compose["services"])
 
 
-def test_it_migrates_then_serves_with_gunicorn(compose: dict[str, Any]) -> None:
+def test_it_migrates_then_serves_with_granian(compose: dict[str, Any]) -> None:
     command = command_of(compose["services"]["web"])
-    assert "manage.py migrate" in command and "gunicorn" in command
-    assert command.index("migrate") < command.index("gunicorn")
-    assert "config.wsgi" in command
+    assert "manage.py migrate" in command and "granian" in command
+    assert command.index("migrate") < command.index("granian")
+    assert "--interface wsgi" in command and "config.wsgi:application" in command
+
+
+def test_make_run_serves_with_the_same_web_server() -> None:
+    procfile = (ROOT / "Procfile").read_text()
+    [web] = [line for line in procfile.splitlines() if line.startswith("web:")]
+    assert "granian --interface wsgi" in web and "config.wsgi:application" in web
+    assert web.index("migrate") < web.index("load_demo") < web.index("granian")
 
 
 def test_it_runs_a_default_worker_and_a_single_gpu_worker(compose: dict[str, Any]) -> None:
