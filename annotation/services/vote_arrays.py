@@ -1,0 +1,60 @@
+"""Votes out of Postgres straight into numpy arrays: the reader of live updates and reliability runs.
+
+One statement aggregates each column into a single ``bytea`` of big-endian binary values
+(``string_agg(int4send(x), '')``), fetched in binary, so the client's work is one
+``np.frombuffer`` per column, whatever the number of votes; every column of one statement is
+aggregated over the same rows in the same order, so the arrays stay aligned. Rows come in no
+particular order (no sort on the server); a caller that needs one asks for the vote id and sorts.
+
+Why not ``COPY ... TO STDOUT``: Postgres sends one message per row, and taking 1.2 M of them
+through psycopg costs about 1.5 s of the worker's CPU, more than the whole live update may
+(``bench/live_update.py``); this reader spends about 0.1 s at that scale. One value is at most
+1 GB, so a column of 8-byte values holds up to about 130 M votes: a hundred times RAF.
+
+Parallel query is off for these statements: a background job should not take the cores the
+vote path needs, and one backend keeps the server's work measurable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import psycopg
+from django.db import connection, transaction
+
+from annotation.errors import ServiceError
+
+# SQL type -> (send function, numpy big-endian dtype)
+_TYPES = {"int2": ("int2send", ">i2"), "int4": ("int4send", ">i4"), "int8": ("int8send", ">i8")}
+
+
+def query_arrays(
+    *, columns: Sequence[tuple[str, str, str]], from_where: str, params: Mapping[str, Any]
+) -> dict[str, np.ndarray]:
+    """``{name: (n,) int64 array}`` for ``columns`` = ``(name, SQL expression, int2|int4|int8)``
+    over the rows of ``from_where`` (``FROM ... WHERE ...`` with ``%(name)s`` parameters).
+
+    Every expression must be non-null (``COALESCE`` where a column may be null): a null would
+    shift its column, and is refused with a ``ServiceError`` rather than misread.
+    """
+    aggregates = ", ".join(
+        f"string_agg({_TYPES[kind][0]}(({expression})::{kind}), ''::bytea)" for _, expression, kind in columns
+    )
+    sql = f"SELECT count(*), {aggregates} {from_where}"
+    connection.ensure_connection()
+    with transaction.atomic(), connection.wrap_database_errors:
+        with psycopg.Cursor(connection.connection) as cursor:
+            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+            cursor.execute(sql, params, binary=True)
+            row = cursor.fetchone()
+    assert row is not None  # an aggregate without GROUP BY returns one row
+    n = int(row[0])
+    arrays: dict[str, np.ndarray] = {}
+    for (name, _, kind), data in zip(columns, row[1:], strict=True):
+        values = np.frombuffer(data, dtype=_TYPES[kind][1]) if data is not None else np.zeros(0, dtype=np.int64)
+        if values.shape[0] != n:
+            raise ServiceError(f"The column {name} of the votes has null values.", code="bad_votes")
+        arrays[name] = values.astype(np.int64)
+    return arrays
