@@ -30,7 +30,7 @@ from django.utils import timezone
 from annotation.models import AnnotatorFlag, FlagStatus, Image, LiveReliability, Project
 from annotation.models.image import PRIORITY_UNKNOWN
 from annotation.services.spammers import annotator_flag, excluded_votes_uncount
-from annotation.services.vote_arrays import query_arrays
+from annotation.services.vote_arrays import PROJECT_VOTES, VOTE_COLUMNS, query_arrays
 from reliability.adaptive import AllocationPolicy, VotePrior, effective_counts, settled, uncertainty
 from reliability.live import LiveState, live_table, live_update
 from reliability.spammers import SpammerRules, base_rate_prior, spammer_report, vote_predictive
@@ -163,25 +163,17 @@ def project_answers(*, project_id: int) -> dict[str, np.ndarray]:
     ``label``, ``time_ms`` (-1 where unknown), ``counted`` (1 for a counted vote, else 0: gold
     checks, excluded and late votes) and ``gold_label`` (the gold label of a gold check, else -1).
     One statement (:func:`annotation.services.vote_arrays.query_arrays`)."""
-    answers = query_arrays(
+    return query_arrays(
         columns=[
-            ("id", "v.id", "int8"),
-            ("annotator", "v.annotator_id", "int4"),
-            ("image", "v.image_id", "int8"),
-            ("label", "v.label", "int2"),
+            *VOTE_COLUMNS,
             ("time_ms", "COALESCE(v.time_taken_ms, -1)", "int4"),
             ("counted", "(v.counted AND NOT v.is_gold)::integer", "int2"),
             ("gold_label", "CASE WHEN v.is_gold THEN COALESCE(i.gold_label, -1) ELSE -1 END", "int2"),
         ],
-        from_where=(
-            "FROM annotation_vote v JOIN annotation_image i ON i.id = v.image_id"
-            " WHERE i.project_id = %(project)s::bigint"
-        ),
+        from_where=PROJECT_VOTES,
         params={"project": project_id},
+        order_by="id",
     )
-    # Nearly sorted already (the table's physical order): a stable sort is close to one pass.
-    order = np.argsort(answers["id"], kind="stable")
-    return {name: values[order] for name, values in answers.items()}
 
 
 def live_reliability_update_due(*, every_votes: int | None = None, every_s: int | None = None) -> int:
