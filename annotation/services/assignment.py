@@ -113,7 +113,9 @@ def assignment_claim_next(
     """
     if not 0 <= count <= MAX_CLAIM_COUNT:
         raise ServiceError(f"count must be between 0 and {MAX_CLAIM_COUNT}.", code="invalid_count")
-    _require_qualification(annotator=annotator, project=project)
+    # A resumed reservation is handed back without the claim statement, so ask the database
+    # (a page load, not the vote path's claim).
+    _require_qualification(annotator=annotator, project=project, fresh=resume)
     if count == 0:
         return []
     annotator_project_remember(annotator_id=annotator.pk, project_id=project.pk)
