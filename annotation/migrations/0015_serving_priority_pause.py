@@ -7,12 +7,56 @@
   order is exactly the one before.
 * ``Qualification.paused``: whether the annotator's spammer flag in the project is ``paused`` or
   ``excluded``, kept by a trigger on ``annotation_annotatorflag`` (and set when a qualification
-  row is created after its flag). The vote statement locks the annotator's qualification row
-  and refuses the vote when it is paused; a pause or exclusion updates that row, so it waits for
-  a vote in flight and every later vote sees it (see ``annotation.services.votes``).
+  row is created after its flag).
+* The vote-counter trigger (migration 0006), which updates the voter's qualification row for
+  every inserted vote, now also reads ``paused`` on the row it updated and refuses the insert
+  (``check_violation``, ``vote_annotator_paused``) when it is set, whatever writes the vote. A
+  pause or an exclusion updates that same row, so a vote either got its row lock first and
+  commits before the pause does, or waits and sees the pause (an UPDATE re-reads the newest
+  version of a row it waited for). Deletes and updates of votes (an exclusion uncounting them,
+  an undo) are not checked.
 """
 
+import importlib
+
 from django.db import migrations, models
+
+_counters = importlib.import_module("annotation.migrations.0006_vote_counters")
+
+VOTE_COUNTS = (
+    """
+CREATE OR REPLACE FUNCTION raf_vote_counts() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    refused boolean;
+BEGIN
+    IF TG_OP IN ('DELETE', 'UPDATE') THEN"""
+    + _counters._PG_APPLY.format(sign="-", rows="old_votes")
+    + """
+    END IF;
+    IF TG_OP = 'UPDATE' THEN"""
+    + _counters._PG_APPLY.format(sign="+", rows="new_votes")
+    + """
+    END IF;
+    IF TG_OP = 'INSERT' THEN
+        WITH counted AS ("""
+    + _counters._PG_APPLY.format(sign="+", rows="new_votes").rstrip().rstrip(";")
+    + """
+        RETURNING q.paused
+        )
+        SELECT bool_or(counted.paused) INTO refused FROM counted;
+        IF refused THEN
+            RAISE EXCEPTION 'vote_annotator_paused: the annotator is paused in this project'
+                USING ERRCODE = 'check_violation';
+        END IF;
+    END IF;
+    RETURN NULL;
+END
+$$;
+"""
+)
+VOTE_COUNTS_BEFORE = _counters.PG_TRIGGERS.split("CREATE TRIGGER", 1)[0].replace(
+    "CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1
+)
 
 FLAG_TRIGGERS = """
 CREATE FUNCTION raf_flag_pauses() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -98,4 +142,5 @@ class Migration(migrations.Migration):
             constraint=models.CheckConstraint(condition=models.Q(('priority__gte', 0), ('priority__lte', 100)), name='image_priority_range'),
         ),
         migrations.RunSQL(FLAG_TRIGGERS, FLAG_TRIGGERS_DROP),
+        migrations.RunSQL(VOTE_COUNTS, VOTE_COUNTS_BEFORE),
     ]

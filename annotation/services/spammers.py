@@ -4,8 +4,9 @@
 then pauses, resumes, clears or excludes. A paused or excluded annotator can neither claim nor
 vote, from the next statement on in every process, and sees :data:`PAUSED_MESSAGE`
 (:func:`paused_error`): a database trigger copies the flag's state onto the annotator's
-qualification row (``Qualification.paused``), which the claim and vote statements read, and
-which the vote statement locks, so a pause waits for a vote in flight and no later vote counts.
+qualification row (``Qualification.paused``), which the claim statement reads and the
+vote-counter trigger checks on every inserted vote under that row's lock, so a pause waits for
+a vote in flight and no later vote is stored (migration 0015).
 
 Excluding is one transaction on Postgres: the flag becomes ``excluded`` first (its trigger
 locks the qualification row: votes in flight finish, later ones are refused), then the

@@ -14,8 +14,8 @@ compare-and-set update of the image's counters, and committed before the API ans
 The database refuses a second vote by the same annotator on an image and an image going over
 its wanted count; those refusals come back as :class:`ServiceError`. A paused or excluded
 annotator's vote is refused (403 ``paused``) and writes nothing, including on a reservation
-they held before the pause: both paths read ``Qualification.paused`` on the annotator's
-qualification row under its lock (see ``_VOTE_CTES``).
+they held before the pause: the database refuses the insert (the vote-counter trigger reads
+``Qualification.paused`` on the row it updates, migration 0015), whichever path writes it.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from annotation.errors import ServiceError
-from annotation.models import Assignment, Image, ImageReport, Project, Qualification, Vote
+from annotation.models import Assignment, Image, ImageReport, Project, Vote
 from annotation.models.assignment import AssignmentStatus
 from annotation.selectors.projects import project_get_cached
 from annotation.services.assignment import (
@@ -71,7 +71,6 @@ def vote_create(
     try:
         with transaction.atomic():
             locked = _lock_own(annotator=annotator, assignment=assignment)
-            _require_not_paused(annotator=annotator, assignment=locked)
             _require_time_to_look(assignment=locked)
             outcome = _write_vote(annotator=annotator, assignment=locked, label=label, time_taken_ms=time_taken_ms)
     except IntegrityError as exc:
@@ -82,15 +81,13 @@ def vote_create(
 # The hot path on Postgres: a vote on the annotator's own live reservation (nearly every vote)
 # in one statement, committed on its own (autocommit). It locks the assignment FOR UPDATE like
 # _lock_own (the conditions are checked again on the locked row, so a reservation released
-# meanwhile falls through) and the annotator's qualification row (the vote-counter triggers
-# update it anyway), refusing a paused annotator on that locked row: a pause or exclusion
-# updates the row (migration 0015's trigger), so it waits for this vote to commit, and a vote
-# that waited for it sees it. It moves the slot out of reserved (into counted for a regular image),
+# meanwhile falls through), moves the slot out of reserved (into counted for a regular image),
 # inserts the vote (the database's triggers score a gold image's vote and count it on the
 # qualification) and closes the assignment; each step runs only when the previous one returned
 # a row. Anything else (an expired reservation, someone else's assignment, a vote sooner after
-# the claim than the project's minimum time, a paused annotator) returns no row and no write,
-# and takes vote_create's path, which says why. The same writes as _write_vote's open case. A label
+# the claim than the project's minimum time) returns no row and no write, and takes
+# vote_create's path, which says why. A paused annotator's vote is refused by the vote-counter
+# trigger (migration 0015), which rolls the whole statement back. The same writes as _write_vote's open case. A label
 # that is not one of the project's classes is refused by the database (migration 0007's trigger,
 # the one check of the label's range), which rolls the whole statement back.
 _VOTE_CTES = """
@@ -98,12 +95,10 @@ _VOTE_CTES = """
         SELECT a.id, a.image_id, a.is_gold, i.project_id FROM annotation_assignment a
         JOIN annotation_image i ON i.id = a.image_id
         JOIN annotation_project p ON p.id = i.project_id
-        JOIN annotation_qualification q ON q.annotator_id = a.annotator_id AND q.project_id = i.project_id
         WHERE a.id = %(assignment)s::bigint AND a.annotator_id = %(annotator)s::integer AND a.status = 'open'
           AND a.created_at <= %(now)s::timestamptz
               - make_interval(secs => COALESCE(p.min_vote_ms, %(min_vote_ms)s::integer) / 1000.0)
-          AND NOT q.paused
-        FOR UPDATE OF a FOR NO KEY UPDATE OF q
+        FOR UPDATE OF a
     ),
     counted AS (
         UPDATE annotation_image AS i
@@ -292,19 +287,6 @@ def _lock_own(*, annotator: AbstractBaseUser, assignment: Assignment) -> Assignm
     return locked
 
 
-def _require_not_paused(*, annotator: AbstractBaseUser, assignment: Assignment) -> None:
-    """Refuse a paused or excluded annotator's vote (``Qualification.paused``), read on the
-    qualification row locked as the vote statement locks it (see ``_VOTE_CTES``)."""
-    paused = (
-        Qualification.objects.select_for_update(no_key=True)
-        .filter(annotator=annotator, project_id=assignment.image.project_id)
-        .values_list("paused", flat=True)
-        .first()
-    )
-    if paused:
-        raise paused_error()
-
-
 def _require_time_to_look(*, assignment: Assignment) -> None:
     """Refuse a vote sooner after the claim than the project's minimum (``Project.min_vote_ms``,
     else ``RAF_MIN_VOTE_MS``): nobody judges a face in less, a script voting blind does."""
@@ -370,6 +352,8 @@ _LABEL_REFUSED = re.compile(r"vote_label_in_classes: label (-?\d+) is not one of
 def _integrity_error(exc: IntegrityError) -> ServiceError:
     text = str(exc)
     refused = _LABEL_REFUSED.search(text)
+    if "vote_annotator_paused" in text:
+        return paused_error()
     if "vote_label_nonneg" in text:
         return ServiceError("label must not be negative.", code="invalid_label")
     if refused:

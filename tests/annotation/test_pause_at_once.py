@@ -12,7 +12,7 @@ import time
 
 import pytest
 from django.contrib.auth.models import Group
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -102,6 +102,17 @@ def test_a_resumed_annotator_votes_on_the_reservation_again():
     assert not Qualification.objects.get(annotator=user, project=project).paused
     assert vote(client, held["id"]).status_code == 201
     assert_counters_consistent(project)
+
+
+@pytest.mark.django_db
+def test_the_database_refuses_a_paused_annotators_vote_whatever_writes_it():
+    project = make_project(votes_wanted=3)
+    [image] = make_images(project, 1)
+    user = make_annotator(project)
+    AnnotatorFlag.objects.create(project=project, annotator=user, reason="answer time", status="paused")
+    with pytest.raises(IntegrityError, match="vote_annotator_paused"), transaction.atomic():
+        Vote.objects.create(image=image, annotator=user, label=1, counted=False)
+    assert not Vote.objects.filter(annotator=user).exists()
 
 
 @pytest.mark.django_db
