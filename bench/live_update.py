@@ -176,6 +176,9 @@ def seed(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     order = np.random.default_rng(0).permutation(crowd.label.shape[0])
     cut = int(0.9 * order.shape[0])
     insert_votes(project, crowd, order[:cut])
+    with connection.cursor() as cursor:  # as autovacuum would after such a load
+        cursor.execute("ANALYZE annotation_image")
+        cursor.execute("ANALYZE annotation_vote")
     return project, crowd, order, cut
 
 

@@ -111,3 +111,11 @@ def test_the_spammer_tests_take_up_an_annotator_again_once_they_answer_again():
     flag = AnnotatorFlag.objects.get(annotator=clicker)
     assert flag.status == "paused" and flag.answers_at_flag == 25  # judged on all their answers
     assert not AnnotatorFlag.objects.exclude(annotator=clicker).exists()
+
+
+def test_the_rows_are_sorted_by_a_distinct_key_in_any_order_they_come():
+    from annotation.services.vote_arrays import _sorting_permutation
+
+    rng = np.random.default_rng(0)
+    for key in (rng.permutation(10_000) + 7, rng.permutation(np.arange(0, 10**15, 10**11)), np.zeros(0, np.int64)):
+        assert np.array_equal(_sorting_permutation(key), np.argsort(key, kind="stable"))
