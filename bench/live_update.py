@@ -1,25 +1,30 @@
 """CPU cost of one live reliability update at RAF scale, end to end on Postgres.
 
 Seeds a project (``adaptive``, 40 votes wanted) with a RAF-shaped simulated crowd: 33,000 images
-x 40 votes from 315 annotators (10% spammers), written with ``COPY``. A cold update (no stored
-state: GLAD from the start, the stopping rule on every image) runs on the first 90% of the
-votes (1.19 M); then, ``--repeats`` times, ``--new-votes`` more votes arrive on the images still
-collecting (12,600 by default:
-30 s of the vote path's 420 votes/s, the beat's check interval) and a warm update runs, as the
-beat task does it (``annotation.services.live_reliability.live_reliability_update``): read every
-answer of the project out of Postgres, continue GLAD, refit the vote prior, run the spammer tests
-over every answer, apply the stopping rule to the images whose votes changed, retire the settled
-ones, store the serving priorities and the warm-start state.
+x 40 votes from 315 annotators (10% spammers), written with ``COPY``, then ``ANALYZE``. A cold
+update (no stored state: GLAD from the start, the stopping rule on every image, the spammer
+tests on everyone) runs on the first 90% of the votes (1.19 M). Then, ``--repeats`` times,
+``--new-votes`` more votes arrive on the images still collecting (12,600 by default: 30 s of
+the vote path's 420 votes/s, the beat's check interval; the beat's own threshold is 2,000),
+from ``--active`` annotators at work in that window (64 by default, as in
+``bench/annotate_load.py``; ``--active 315``: everyone answers in every window, the worst case
+for the spammer tests), and a warm update runs as the beat task does it
+(``annotation.services.live_reliability.live_reliability_update``): read every answer of the
+project out of Postgres, continue GLAD over all counted votes, refit the vote prior, run the
+spammer tests on the annotators who answered since the last update, the stopping rule on the
+images whose votes changed, retire the settled ones, store the serving priorities and the
+warm-start state.
 
 Figures per update, CPU seconds:
 
-* ``process_cpu_s``: ``time.process_time`` of this (the worker's) process, the whole update;
-  ``read_cpu_s``, ``library_cpu_s``, ``write_cpu_s``: its three phases;
+* ``process_cpu_s``: ``time.process_time`` of this (the worker's) process, the whole update,
+  and its phases (``read_cpu_s``, ``em_cpu_s``, ``spammer_cpu_s`` with the prior refit,
+  ``stopping_cpu_s`` with the serving priorities, ``write_cpu_s``);
 * ``postgres_cpu_s``: the Postgres backend serving the update (user + system time of its
   process, read from ``/proc``; ``null`` when Postgres runs on another machine);
 * ``wall_s``.
 
-    DATABASE_URL=postgres://... python bench/live_update.py [--images 30000] [--repeats 3]
+    DATABASE_URL=postgres://... python bench/live_update.py [--new-votes 12600] [--active 64] [--repeats 3]
 
 The seeded rows are deleted afterwards unless ``--keep``. Last line: one JSON object.
 """
@@ -44,6 +49,7 @@ def main() -> None:
     parser.add_argument("--votes-per-image", type=int, default=40)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--new-votes", type=int, default=12_600, help="Votes arriving before each warm update.")
+    parser.add_argument("--active", type=int, default=64, help="Annotators at work while they arrive.")
     parser.add_argument("--keep", action="store_true", help="Keep the seeded project.")
     args = parser.parse_args()
 
@@ -62,12 +68,18 @@ def main() -> None:
     project, crowd, order, cut = seed(args)
     print(f"seeded {order.shape[0]} votes in {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
     runs: list[dict] = []
+    pending = order[cut:]  # votes not given yet, in the crowd's order
+    rng = np.random.default_rng(2)
     try:
         for repeat in range(args.repeats + 1):
-            if repeat:  # the next votes arrive
-                rows = still_wanted(project, crowd, order[cut:])
-                insert_votes(project, crowd, rows[: args.new_votes])
-                cut = int(np.flatnonzero(order == rows[min(args.new_votes, rows.shape[0]) - 1])[0]) + 1
+            if repeat:  # the next votes arrive, from the annotators at work in this window
+                at_work = rng.choice(args.annotators, size=min(args.active, args.annotators), replace=False)
+                rows = still_wanted(project, crowd, pending[np.isin(crowd.annotator[pending], at_work)])
+                given = rows[: args.new_votes]
+                insert_votes(project, crowd, given)
+            else:
+                given = order[:cut]
+                pending = pending[~np.isin(pending, given)]
             fresh = Project.objects.get(pk=project.pk)
             fresh.image_ids, fresh.user_ids = project.image_ids, project.user_ids
             project = fresh
@@ -81,6 +93,7 @@ def main() -> None:
             runs.append(
                 {
                     "update": "warm" if repeat else "cold",
+                    "new_votes": int(given.shape[0]),
                     "process_cpu_s": round(process_cpu, 3),
                     **{k: round(v, 3) for k, v in timings.items()},
                     "postgres_cpu_s": None if backend is None or after is None else round(after - backend, 3),
@@ -99,6 +112,7 @@ def main() -> None:
             {
                 "answers": answers,
                 "new_votes": args.new_votes,
+                "active_annotators": args.active,
                 "warm_process_cpu_s": [r["process_cpu_s"] for r in warm],
                 "warm_postgres_cpu_s": [r["postgres_cpu_s"] for r in warm],
                 "warm_median": sorted(warm, key=lambda r: r["process_cpu_s"])[len(warm) // 2] if warm else None,
