@@ -77,9 +77,9 @@ def main() -> None:
                 rows = still_wanted(project, crowd, pending[np.isin(crowd.annotator[pending], at_work)])
                 given = rows[: args.new_votes]
                 insert_votes(project, crowd, given)
+                pending = pending[~np.isin(pending, given)]
             else:
                 given = order[:cut]
-                pending = pending[~np.isin(pending, given)]
             fresh = Project.objects.get(pk=project.pk)
             fresh.image_ids, fresh.user_ids = project.image_ids, project.user_ids
             project = fresh
