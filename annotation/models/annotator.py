@@ -51,6 +51,11 @@ class Qualification(models.Model):
     # None: no limit. The database refuses the vote that would pass it (the counter triggers
     # raise votes_total, and qualification_within_quota refuses the row).
     vote_quota = models.PositiveIntegerField(null=True, blank=True)
+    # Paused or excluded by the spammer review (AnnotatorFlag.status): a copy kept by database
+    # triggers (migration 0015), never written by the application. The claim statement reads it
+    # and the vote-counter trigger refuses an inserted vote when it is set, on this row, which it
+    # updates anyway: a pause or an exclusion takes effect on the next statement of every process.
+    paused = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         constraints = [

@@ -5,6 +5,9 @@ import random
 from django.conf import settings
 from django.db import models
 
+# Image.priority of an image no live update has scored (and of every image of a fixed project).
+PRIORITY_UNKNOWN = 100
+
 
 def new_random_key() -> float:
     return random.random()
@@ -49,6 +52,14 @@ class Image(models.Model):
     counted_votes = models.IntegerField(default=0)
     reserved = models.IntegerField(default=0, help_text="Live reservations not yet voted.")
     random_key = models.FloatField(default=new_random_key, help_text="Random tie-break for assignment.")
+    # Serving priority among images of equal load, higher first (image_assign_load_idx): in an
+    # adaptive project the live update writes 100 x the posterior-predictive entropy of the
+    # image's next vote over its largest value (ln K); PRIORITY_UNKNOWN (the most uncertain)
+    # until an update has seen the image, and for every image of a fixed project, whose order
+    # is then exactly the least-loaded-first, random-tie-break one.
+    priority = models.SmallIntegerField(
+        default=PRIORITY_UNKNOWN, db_default=PRIORITY_UNKNOWN, help_text="Serving priority (higher first)."
+    )
     # counted_votes + reserved, stored so that image_assign_load_idx references this column
     # instead of the two counters: a vote moves one unit from reserved to counted, the load and
     # every indexed column stay the same, and Postgres can update the row in place (HOT, no
@@ -81,13 +92,17 @@ class Image(models.Model):
             models.CheckConstraint(
                 condition=models.Q(is_gold=False) | models.Q(gold_label__isnull=False), name="image_gold_has_label"
             ),
+            models.CheckConstraint(
+                condition=models.Q(priority__gte=0, priority__lte=PRIORITY_UNKNOWN), name="image_priority_range"
+            ),
         ]
         indexes = [
             # The assignment query: ready, non-gold images of a project, least loaded first
-            # (counted votes + live reservations), random tie-break. Partial so it only holds
-            # images that can be served; the claim walks it from the front and stops early.
+            # (counted votes + live reservations), then the highest priority (adaptive projects:
+            # the most uncertain), random tie-break. Partial so it only holds images that can be
+            # served; the claim walks it from the front and stops early.
             models.Index(
-                fields=["project", "load", "random_key"],
+                fields=["project", "load", "-priority", "random_key"],
                 name="image_assign_load_idx",
                 condition=models.Q(status="ready", is_gold=False),
             ),

@@ -2,12 +2,19 @@
 
 An image is served while ``counted_votes + reserved < votes_wanted``. Among the images an
 annotator has neither reserved nor voted on, the claim takes the least loaded (counted votes
-plus live reservations) with a random tie-break, walking the partial index
-``image_assign_load_idx (project, load, random_key)`` (``load``: stored ``counted_votes + reserved``)
-from its front, so it reads a handful of index entries whatever the size of the project (no
-``ORDER BY random()``).
+plus live reservations), then the highest ``priority``, with a random tie-break, walking the
+partial index ``image_assign_load_idx (project, load, priority DESC, random_key)`` (``load``:
+stored ``counted_votes + reserved``) from its front, so it reads a handful of index entries
+whatever the size of the project (no ``ORDER BY random()``).
 Each claimed image gets a fresh ``random_key``, which re-shuffles it among the images of its
-new load.
+new load. ``priority`` is the same for every image of a ``fixed`` project, so its order is the
+paper's randomized equal assignment; in an ``adaptive`` project the live update sets it from
+the image's uncertainty (:mod:`annotation.services.live_reliability`), so among equally loaded
+images the most uncertain are served first.
+
+A paused or excluded annotator (``Qualification.paused``, kept by the database from the spammer
+review) gets nothing from the claim statement itself, whatever a process has memoised; the
+qualification check then says why (``paused``).
 
 Concurrency is the database's job: the candidate rows are taken with
 ``SELECT ... FOR UPDATE SKIP LOCKED`` inside the claim's transaction, so two annotators never
@@ -38,7 +45,7 @@ from django.utils import timezone
 from annotation.errors import ServiceError
 from annotation.models import Assignment, Image, Project, Qualification
 from annotation.models.assignment import AssignmentStatus
-from annotation.services.spammers import annotator_claim_refusal
+from annotation.services.spammers import paused_error
 from annotation.sql import fetch_prepared
 
 # An annotator holds at most this many live reservations per project: enough for a page to
@@ -50,7 +57,9 @@ MAX_CLAIM_COUNT = 2
 RELEASE_BATCH = 50
 RELEASE_EVERY_S = 1.0
 _last_release = 0.0
-# How long a passed qualification check is trusted without asking the database again.
+# How long a passed qualification check is trusted without asking the database again. It only
+# chooses the error a refused claim explains: the claim statement itself refuses a paused
+# annotator, so a pause takes effect at once whatever this memo holds.
 QUALIFIED_CACHE_S = 60
 # The project each annotator last claimed or voted in: the next vote is nearly always in the
 # same project, so its claim can go into the vote's own statement, which checks the guess (a
@@ -104,7 +113,9 @@ def assignment_claim_next(
     """
     if not 0 <= count <= MAX_CLAIM_COUNT:
         raise ServiceError(f"count must be between 0 and {MAX_CLAIM_COUNT}.", code="invalid_count")
-    _require_qualification(annotator=annotator, project=project)
+    # A resumed reservation is handed back without the claim statement, so ask the database
+    # (a page load, not the vote path's claim).
+    _require_qualification(annotator=annotator, project=project, fresh=resume)
     if count == 0:
         return []
     annotator_project_remember(annotator_id=annotator.pk, project_id=project.pk)
@@ -117,15 +128,22 @@ def assignment_claim_next(
     if not resume:
         # The hot path (every vote's "next"): the cap on live reservations is counted, and the
         # gold slots filled, inside the claim statement itself.
-        return _claim(annotator=annotator, project=project, draws=gold_draws, now=now)
-    live = Assignment.objects.filter(
-        annotator=annotator, image__project=project, status=AssignmentStatus.OPEN, expires_at__gt=now
-    )
-    resumed = list(live.select_related("image").order_by("created_at", "id")[:count])
-    if len(resumed) >= count:
-        return resumed
-    # The statement caps the fresh ones at MAX_OPEN_PER_ANNOTATOR live reservations in all.
-    return resumed + _claim(annotator=annotator, project=project, draws=gold_draws[: count - len(resumed)], now=now)
+        claimed = _claim(annotator=annotator, project=project, draws=gold_draws, now=now)
+    else:
+        live = Assignment.objects.filter(
+            annotator=annotator, image__project=project, status=AssignmentStatus.OPEN, expires_at__gt=now
+        )
+        resumed = list(live.select_related("image").order_by("created_at", "id")[:count])
+        if len(resumed) >= count:
+            return resumed
+        # The statement caps the fresh ones at MAX_OPEN_PER_ANNOTATOR live reservations in all.
+        claimed = resumed + _claim(
+            annotator=annotator, project=project, draws=gold_draws[: count - len(resumed)], now=now
+        )
+    if not claimed:
+        # Out of work, or refused by the statement (paused since the memo was filled): say which.
+        _require_qualification(annotator=annotator, project=project, fresh=True)
+    return claimed
 
 
 def assignment_claim_draws(*, annotator: AbstractBaseUser, project: Project, count: int) -> list[bool]:
@@ -165,25 +183,33 @@ def _release_expired_now_and_then() -> None:
         assignments_release_expired(limit=RELEASE_BATCH)
 
 
-def _require_qualification(*, annotator: AbstractBaseUser, project: Project) -> None:
-    # A passed check is kept briefly: every vote's "next" claim asks again. created_at in the
-    # key: a recreated project with a reused id is never taken for the old one.
+def _require_qualification(*, annotator: AbstractBaseUser, project: Project, fresh: bool = False) -> None:
+    # A passed check is kept briefly: every vote's "next" claim asks again (``fresh``: ask the
+    # database now). created_at in the key: a recreated project with a reused id is never taken
+    # for the old one.
     key = (annotator.pk, project.pk, project.created_at.timestamp())
     with _memo_lock:
-        if QUALIFIED_CACHE_S and _qualified.get(key):
+        if not fresh and QUALIFIED_CACHE_S and _qualified.get(key):
             return
-    qualified = Qualification.objects.filter(annotator=annotator, project=project, qualified_at__isnull=False).exists()
-    if qualified:
-        annotator_claim_refusal(annotator=annotator, project=project)  # paused or excluded (issue 14)
-    if qualified and QUALIFIED_CACHE_S:
+    paused = (
+        Qualification.objects.filter(annotator=annotator, project=project, qualified_at__isnull=False)
+        .values_list("paused", flat=True)
+        .first()
+    )
+    if paused is None or paused:
         with _memo_lock:
-            _qualified[key] = True
-    if not qualified:
+            _qualified.pop(key, None)
+    if paused is None:
         raise ServiceError(
             "Pass the tutorial and the quiz of this project before annotating.",
             code="not_qualified",
             status_code=403,
         )
+    if paused:
+        raise paused_error()
+    if QUALIFIED_CACHE_S:
+        with _memo_lock:
+            _qualified[key] = True
 
 
 def _claim(
@@ -215,21 +241,26 @@ def _claim(
 #
 # * slots: how many of the draws fit under the cap on the annotator's live reservations in the
 #   project (MAX_OPEN_PER_ANNOTATOR; %(voted)s is left out: the merged vote statement closes it);
+#   none for an annotator who is not qualified, or paused (one probe of qualification_unique);
 #   ``{guard}`` (``true`` here) lets the merged vote statement claim only once its vote is written;
 # * gold_high, gold_low: the gold slots among those, read from a random point of image_gold_idx
 #   round to its start, unseen gold images only, never a tutorial example (shown to everyone,
 #   with its class) nor an image this annotator was asked in a quiz (%(gold_excluded)s);
 # * regular: the other slots (and gold slots with no unseen gold image left), the least loaded
-#   unseen images, in the order of image_assign_load_idx (compiling such a queryset costs
-#   more CPU than running it). The ORDER BY and WHERE match image_assign_load_idx, so it is an
-#   index scan that stops after LIMIT rows it could lock;
+#   unseen images, the highest priority first among equal loads, in the order of
+#   image_assign_load_idx (compiling such a queryset costs more CPU than running it). The ORDER
+#   BY and WHERE match image_assign_load_idx, so it is an index scan that stops after LIMIT rows
+#   it could lock;
 # * bumped, inserted: the reservations (with gold slots in a random order: gold never comes first).
 #
 # Claims with no gold slot (nearly all) use a statement without the gold parts: a part that
 # never runs still costs Postgres its set-up on every execution.
 _SLOTS_CTE = """
     slots AS (
-        SELECT CASE WHEN {guard} THEN GREATEST(0, LEAST(cardinality(%(draws)s::boolean[]), %(max_open)s::integer - (
+        SELECT CASE WHEN {guard} AND (
+            SELECT q.qualified_at IS NOT NULL AND NOT q.paused FROM annotation_qualification q
+            WHERE q.annotator_id = %(annotator)s::integer AND q.project_id = %(project)s::bigint
+        ) THEN GREATEST(0, LEAST(cardinality(%(draws)s::boolean[]), %(max_open)s::integer - (
             SELECT count(*) FROM annotation_assignment a JOIN annotation_image ai ON ai.id = a.image_id
             WHERE a.annotator_id = %(annotator)s::integer AND a.status = 'open' AND a.id <> %(voted)s::bigint
               AND a.expires_at + interval '0 s' > %(now)s::timestamptz AND ai.project_id = %(project)s::bigint
@@ -264,7 +295,7 @@ _RESERVE_CTES = """
         WHERE i.project_id = %(project)s::bigint AND i.status = 'ready' AND NOT i.is_gold
           AND i.load < i.votes_wanted
           AND {unseen}
-        ORDER BY i.load, i.random_key
+        ORDER BY i.load, i.priority DESC, i.random_key
         LIMIT {regular_limit}
         FOR UPDATE OF i SKIP LOCKED
     ),

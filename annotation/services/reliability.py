@@ -1,8 +1,8 @@
 """Reliability runs: the project's estimator over its counted votes, scored on its gold images.
 
 A run reads one consistent snapshot of the counted, non-gold votes straight into numpy arrays
-(a single streaming ``SELECT``: every statement sees one snapshot, and the rows arrive as plain
-value tuples that go into ``np.fromiter``, never one model instance per vote), runs
+(one statement, so one snapshot, that returns each column as one binary value:
+:mod:`annotation.services.vote_arrays`, the live update's reader too), runs
 :func:`reliability.pipeline.estimate` and :func:`reliability.subsets.partition`, and writes its
 results with ``bulk_create``. It becomes the project's current run in the same transaction that
 writes the results, and only then: a failure, or a killed worker, leaves the previous current
@@ -18,7 +18,6 @@ Wilson 95% interval. Gold images get no result row and no subset.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -37,6 +36,7 @@ from annotation.models import (
     Vote,
 )
 from annotation.services.jobs import job_create, job_enqueue, job_set_result, jobs_recover_stale
+from annotation.services.vote_arrays import PROJECT_VOTES, VOTE_COLUMNS, query_arrays
 from reliability.filtering import FilterRule
 from reliability.gold import gold_score
 from reliability.pipeline import DEFAULT_METHOD, METHODS, estimate, make_estimator
@@ -136,18 +136,19 @@ def votes_snapshot_mark() -> tuple[datetime, int]:
 
 def reliability_votes_snapshot(*, project: Project, last_vote_id: int | None = None) -> VoteTable:
     """The project's counted, non-gold votes (up to ``last_vote_id`` when given) as a
-    :class:`VoteTable` (one streaming query)."""
-    rows = Vote.objects.filter(image__project=project, counted=True, is_gold=False, image__is_gold=False)
-    if last_vote_id is not None:
-        rows = rows.filter(id__lte=last_vote_id)
-    rows = rows.order_by().values_list("annotator_id", "image_id", "label")
-    flat = np.fromiter(itertools.chain.from_iterable(rows.iterator(chunk_size=20_000)), dtype=np.int64)
-    if flat.shape[0] == 0:
+    :class:`VoteTable`, in the order they were written (one statement,
+    :func:`annotation.services.vote_arrays.query_arrays`)."""
+    votes = query_arrays(
+        columns=VOTE_COLUMNS,
+        from_where=PROJECT_VOTES + " AND v.counted AND NOT v.is_gold AND NOT i.is_gold AND v.id <= %(last)s::bigint",
+        params={"project": project.pk, "last": last_vote_id if last_vote_id is not None else 2**63 - 1},
+        order_by="id",
+    )
+    if votes["id"].shape[0] == 0:
         raise ServiceError("The project has no counted votes yet.", code="no_votes")
-    triples = flat.reshape(-1, 3)  # (n_votes, 3): annotator, image, label
     try:
         return VoteTable.from_arrays(
-            triples[:, 0], triples[:, 1], triples[:, 2], classes=tuple(project.classes), check_duplicates=False
+            votes["annotator"], votes["image"], votes["label"], classes=tuple(project.classes), check_duplicates=False
         )
     except VoteTableError as exc:
         raise ServiceError(f"The votes cannot be used: {exc}", code="bad_votes") from exc
@@ -156,16 +157,13 @@ def reliability_votes_snapshot(*, project: Project, last_vote_id: int | None = N
 def reliability_gold_snapshot(*, project: Project) -> tuple[np.ndarray, dict[int, int]]:
     """The votes on the project's gold images, ``(n_gold_votes, 3)`` int64 rows of annotator,
     image, label, and each gold image's gold label ``{image id: class index}``."""
-    rows = (
-        Vote.objects.filter(image__project=project, image__is_gold=True)
-        .order_by()
-        .values_list("annotator_id", "image_id", "label")
+    votes = query_arrays(
+        columns=VOTE_COLUMNS, from_where=PROJECT_VOTES + " AND i.is_gold", params={"project": project.pk}, order_by="id"
     )
-    flat = np.fromiter(itertools.chain.from_iterable(rows.iterator(chunk_size=20_000)), dtype=np.int64)
     gold = dict(
         project.images.filter(is_gold=True, gold_label__isnull=False).values_list("id", "gold_label").order_by()
     )
-    return flat.reshape(-1, 3), gold
+    return np.stack([votes["annotator"], votes["image"], votes["label"]], axis=1), gold
 
 
 def _with_gold_votes(table: VoteTable, gold_votes: np.ndarray) -> VoteTable:

@@ -1,14 +1,19 @@
 """Spammer control: flags from the live update, and the admin review queue's actions.
 
 ``annotator_flag`` records a flag (and pauses at once when the project says so); an admin
-then pauses, resumes, clears or excludes. A paused or excluded annotator cannot claim
-(``annotator_claim_refusal``, called by the claim's qualification check) and sees
-:data:`PAUSED_MESSAGE`.
+then pauses, resumes, clears or excludes. A paused or excluded annotator can neither claim nor
+vote, from the next statement on in every process, and sees :data:`PAUSED_MESSAGE`
+(:func:`paused_error`): a database trigger copies the flag's state onto the annotator's
+qualification row (``Qualification.paused``), which the claim statement reads and the
+vote-counter trigger checks on every inserted vote under that row's lock, so a pause waits for
+a vote in flight and no later vote is stored (migration 0015).
 
-Excluding is one transaction on Postgres: the annotator's counted votes in the project become
-uncounted, each affected image's ``counted_votes`` drops by as many, and its ``votes_wanted``
-goes back to the project's (an adaptive image retired early returns to the pool), so the claim
-serves those images again for replacement votes. The image rows are locked in id order first,
+Excluding is one transaction on Postgres: the flag becomes ``excluded`` first (its trigger
+locks the qualification row: votes in flight finish, later ones are refused), then the
+annotator's counted votes in the project, all of them by then, become uncounted, each affected
+image's ``counted_votes`` drops by as many, and its ``votes_wanted`` goes back to the project's
+(an adaptive image retired early returns to the pool), so the claim serves those images again
+for replacement votes. The image rows are locked in id order first,
 so two exclusions never deadlock, and the counters move in the same statement as the votes, so
 a concurrent vote or claim sees either all of it or none.
 """
@@ -18,7 +23,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -29,18 +33,11 @@ PAUSED_MESSAGE = (
     "Your annotation in this project is paused while an administrator reviews your recent answers. "
     "You will be able to continue if the review clears you."
 )
-BLOCKING = (FlagStatus.PAUSED, FlagStatus.EXCLUDED)
 
 
-def qualified_cache_key(*, annotator_id: int, project: Project) -> str:
-    """The key under which the claim caches a passed qualification check."""
-    return f"raf:qualified:{annotator_id}:{project.pk}:{project.created_at.timestamp()}"
-
-
-def annotator_claim_refusal(*, annotator: AbstractBaseUser, project: Project) -> None:
-    """Raise ``ServiceError(code="paused", 403)`` when the annotator is paused or excluded."""
-    if AnnotatorFlag.objects.filter(project=project, annotator=annotator, status__in=BLOCKING).exists():
-        raise ServiceError(PAUSED_MESSAGE, code="paused", status_code=403)
+def paused_error() -> ServiceError:
+    """What a paused or excluded annotator's claim or vote answers (403, code ``paused``)."""
+    return ServiceError(PAUSED_MESSAGE, code="paused", status_code=403)
 
 
 def annotator_flag(
@@ -55,8 +52,6 @@ def annotator_flag(
         annotator_id=annotator_id,
         defaults={"reason": reason, "status": status, "answers_at_flag": answers, "evidence": evidence or {}},
     )
-    if created and status == FlagStatus.PAUSED:
-        cache.delete(qualified_cache_key(annotator_id=annotator_id, project=project))
     return flag if created else None
 
 
@@ -71,7 +66,6 @@ def flag_review(*, flag: AnnotatorFlag, action: str, by: AbstractBaseUser) -> An
     if flag.status == FlagStatus.EXCLUDED:
         raise ServiceError("The annotator's votes are already excluded.", code="already_excluded")
     AnnotatorFlag.objects.filter(pk=flag.pk).update(status=target, reviewed_at=timezone.now(), reviewed_by=by)
-    cache.delete(qualified_cache_key(annotator_id=flag.annotator_id, project=flag.project))
     flag.refresh_from_db()
     return flag
 
@@ -102,13 +96,17 @@ def annotator_exclude(*, flag: AnnotatorFlag, by: AbstractBaseUser | None) -> An
     project = flag.project
     with transaction.atomic():
         locked = AnnotatorFlag.objects.select_for_update().get(pk=flag.pk)
-        removed = excluded_votes_uncount(project=project, annotator_id=flag.annotator_id)
-        if locked.status != FlagStatus.EXCLUDED:
-            evidence = {**locked.evidence, "votes_excluded": removed}
+        first = locked.status != FlagStatus.EXCLUDED
+        if first:
+            # First: the trigger marks the qualification paused under its row lock, so every
+            # vote that passed the check has committed and every later one is refused...
             AnnotatorFlag.objects.filter(pk=flag.pk).update(
-                status=FlagStatus.EXCLUDED, reviewed_at=timezone.now(), reviewed_by=by, evidence=evidence
+                status=FlagStatus.EXCLUDED, reviewed_at=timezone.now(), reviewed_by=by
             )
-    cache.delete(qualified_cache_key(annotator_id=flag.annotator_id, project=project))
+        # ... and this statement, which sees them all, uncounts every one.
+        removed = excluded_votes_uncount(project=project, annotator_id=flag.annotator_id)
+        if first:
+            AnnotatorFlag.objects.filter(pk=flag.pk).update(evidence={**locked.evidence, "votes_excluded": removed})
     locked.refresh_from_db()
     return locked
 

@@ -12,7 +12,10 @@ compare-and-set update of the image's counters, and committed before the API ans
   qualification (and count every vote there: the progress counters).
 
 The database refuses a second vote by the same annotator on an image and an image going over
-its wanted count; those refusals come back as :class:`ServiceError`.
+its wanted count; those refusals come back as :class:`ServiceError`. A paused or excluded
+annotator's vote is refused (403 ``paused``) and writes nothing, including on a reservation
+they held before the pause: the database refuses the insert (the vote-counter trigger reads
+``Qualification.paused`` on the row it updates, migration 0015), whichever path writes it.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from annotation.services.assignment import (
     claim_params,
 )
 from annotation.services.progress import Progress, annotator_progress, annotator_remaining
+from annotation.services.spammers import paused_error
 from annotation.sql import fetch_prepared
 
 LATE_NOTICE = (
@@ -82,7 +86,8 @@ def vote_create(
 # qualification) and closes the assignment; each step runs only when the previous one returned
 # a row. Anything else (an expired reservation, someone else's assignment, a vote sooner after
 # the claim than the project's minimum time) returns no row and no write, and takes
-# vote_create's path, which says why. The same writes as _write_vote's open case. A label
+# vote_create's path, which says why. A paused annotator's vote is refused by the vote-counter
+# trigger (migration 0015), which rolls the whole statement back. The same writes as _write_vote's open case. A label
 # that is not one of the project's classes is refused by the database (migration 0007's trigger,
 # the one check of the label's range), which rolls the whole statement back.
 _VOTE_CTES = """
@@ -347,6 +352,8 @@ _LABEL_REFUSED = re.compile(r"vote_label_in_classes: label (-?\d+) is not one of
 def _integrity_error(exc: IntegrityError) -> ServiceError:
     text = str(exc)
     refused = _LABEL_REFUSED.search(text)
+    if "vote_annotator_paused" in text:
+        return paused_error()
     if "vote_label_nonneg" in text:
         return ServiceError("label must not be negative.", code="invalid_label")
     if refused:
