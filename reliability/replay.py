@@ -68,6 +68,10 @@ class ReplayResult:
         counted: ``(n_votes,)`` bool, taken and not excluded at the end.
         votes_used: ``(n_images,)`` counted votes per image (gold images: 0).
         flagged_at: ``(n_annotators,)`` answers given when flagged, -1 if never flagged.
+        flagged_votes: ``(n_annotators,)`` counted votes taken from each annotator (for a flagged
+            one: before the flag, since no later vote is taken; all excluded at the flag).
+        flag_reason: ``(n_annotators,)`` the test that flagged each annotator, at the flag
+            (``report.reason`` is the last report's verdict, which can differ).
         report: the spammer rules' last report.
         estimate: the pipeline on the counted votes (all images; gold images have no votes).
         live_seconds: wall time of each live GLAD update.
@@ -80,6 +84,8 @@ class ReplayResult:
     counted: np.ndarray
     votes_used: np.ndarray
     flagged_at: np.ndarray
+    flagged_votes: np.ndarray
+    flag_reason: np.ndarray
     report: SpammerReport
     estimate: ReliabilityEstimate
     live_seconds: tuple[float, ...]
@@ -113,8 +119,9 @@ class ReplayResult:
             "flagged_annotators": [
                 {
                     "annotator": _plain(table.annotator_ids[i]),
-                    "reason": str(self.report.reason[i]),
+                    "reason": str(self.flag_reason[i]),
                     "answers_before_flag": int(self.flagged_at[i]),
+                    "votes_before_flag": int(self.flagged_votes[i]),
                 }
                 for i in flagged
             ],
@@ -170,7 +177,7 @@ def replay(
         raise ValueError("order must be a permutation of the votes")
     regular = votes.gold_label < 0
     step = step or max(3 * n_ann, 100)
-    refit_every = refit_every or max(int(regular.sum()), 1000)
+    refit_every = refit_every or max(1000, min(int(regular.sum()), n_votes // 20))
     if step < 1 or refit_every < 1 or check_growth < 0:
         raise ValueError("step and refit_every must be positive, check_growth not negative")
     rng = np.random.default_rng([seed, 1])
@@ -179,9 +186,11 @@ def replay(
     answered = np.zeros(n_votes, dtype=bool)  # answers given so far (taken votes and gold answers)
     taken = np.zeros(n_votes, dtype=bool)
     flagged_at = np.full(n_ann, -1, dtype=np.int64)
+    flag_reason = np.full(n_ann, "", dtype=object)
     counted_per_image = np.zeros(n_img, dtype=np.int64)
     weighted = np.zeros(n_img * k)  # reliability-weighted counts of the counted votes, flat (image, class)
     positive = np.zeros(n_img)  # counted votes of positive weight per image
+    equal = np.zeros(n_img * k)  # the same votes, each of positive weight counting one
     retired = ~regular  # gold images never collect counted votes
     live: LiveState | None = None
     prior = VotePrior.uniform(k)
@@ -213,6 +222,7 @@ def replay(
         w = weight[table.annotator[accept]]
         np.add.at(weighted, cell[accept], w)
         np.add.at(positive, table.image[accept], (w > 0).astype(np.float64))
+        np.add.at(equal, cell[accept], (w > 0).astype(np.float64))
         touched = np.unique(table.image[accept])
         since_refit += chunk.shape[0]
         done = start + chunk.shape[0]
@@ -234,6 +244,7 @@ def replay(
                 w = weight[table.annotator[c_idx]]
                 weighted = np.bincount(cell[c_idx], weights=w, minlength=n_img * k).astype(np.float64)
                 positive = np.bincount(table.image[c_idx], weights=(w > 0), minlength=n_img).astype(np.float64)
+                equal = np.bincount(cell[c_idx], weights=(w > 0), minlength=n_img * k).astype(np.float64)
                 if policy.prior == "fitted":
                     prior = VotePrior.fit(scaled()[regular])
             since_refit = 0
@@ -265,10 +276,12 @@ def replay(
             if new.any():
                 lost = np.flatnonzero(taken & new[table.annotator])
                 flagged_at[new] = report.answers[new]
+                flag_reason[new] = report.reason[new]
                 w = weight[table.annotator[lost]]
                 np.subtract.at(counted_per_image, table.image[lost], 1)
                 np.subtract.at(weighted, cell[lost], w)
                 np.subtract.at(positive, table.image[lost], (w > 0).astype(np.float64))
+                np.subtract.at(equal, cell[lost], (w > 0).astype(np.float64))
                 touched = np.union1d(touched, np.unique(table.image[lost]))
                 retired[touched] = False
                 say(f"flagged {int(new.sum())} annotator(s) after {done} answers")
@@ -280,6 +293,7 @@ def replay(
                 prior=prior,
                 classes=table.classes,
                 rng=rng,
+                equal=np.maximum(equal.reshape(n_img, k)[touched], 0.0) if weigh else None,
             )
 
     counted = taken & (flagged_at[table.annotator] < 0)
@@ -304,6 +318,8 @@ def replay(
         counted=counted,
         votes_used=np.bincount(final_table.image, minlength=n_img),
         flagged_at=flagged_at,
+        flagged_votes=np.bincount(table.annotator[taken], minlength=n_ann),
+        flag_reason=flag_reason.astype(str),
         report=report,
         estimate=result,
         live_seconds=tuple(seconds),

@@ -17,14 +17,23 @@ an annotator is flagged by the first that fires, once they have given ``min_answ
    any annotator with positive reliability an accuracy of at least 1/2 on clear images.
    Adversarial annotators (below chance) fall faster still.
 2. **Straight-lining** (one key again and again): the same test against a "sticky" answerer who
-   repeats their previous answer with probability ``stick``; the honest side answers a counted
-   vote like the image's other annotators (``Q_j(t)``) and a gold check right with probability
-   ``typical_accuracy``, so honest runs of the label images deserve cost nothing, even in a
-   project where one class dominates.
+   repeats their previous answer with probability ``stick``, whatever the image. The honest side
+   answers a gold check right with probability ``typical_accuracy`` and a counted vote like the
+   image's other annotators: with probability ``a`` the class a vote drawn from ``Q_j``
+   sharpened to ``Q_j(t)^l / sum_c Q_j(c)^l`` would give, otherwise one of the other classes,
+   for the ``a`` in ``agree`` and the ``l`` in ``sharpen`` that explain the annotator's answers
+   best (a generalised likelihood ratio). ``l = 1, a = 1`` is a typical vote; larger ``l`` a
+   careful annotator who picks the image's leading class more often than a typical vote does;
+   smaller ``a`` an annotator who disagrees with the others more often than ``Q_j`` expects
+   (after two votes ``Q_j`` can be very sure). So honest runs of the label images deserve cost
+   nothing, even where one class dominates the project, and neither do an honest annotator's
+   occasional disagreements. (With ``Q_j`` alone, accurate annotators of a two-class project
+   where "no match" dominates drifted to a flag after a few dozen to a few thousand answers.)
 3. **Answer time**: the median ``time_ms`` of the annotator's answers is below ``fast_ms``.
 
 Wald's bound makes the chance that an honest annotator who fits the model is ever flagged by
-test 1 or 2 at most about ``exp(-log_odds)`` each; the defaults were set on the simulator
+test 1 or 2 at most about ``exp(-log_odds)`` each (for test 2 with the sharpening that fits
+them: the maximum over ``l`` is never below the true one's likelihood); the defaults were set on the simulator
 (``bench/adaptive.py``), not on the public crowd sets.
 """
 
@@ -48,6 +57,8 @@ class SpammerRules:
     stick: float = 0.9
     log_odds: float = 6.0
     fast_ms: float = 400.0
+    sharpen: tuple[float, ...] = (1.0, 2.0, 4.0)
+    agree: tuple[float, ...] = (1.0, 0.9, 0.8)
 
     def __post_init__(self) -> None:
         if self.min_answers < 1:
@@ -59,6 +70,10 @@ class SpammerRules:
             raise ValueError("log_odds must be positive")
         if self.fast_ms < 0:
             raise ValueError("fast_ms must not be negative")
+        if not self.sharpen or min(self.sharpen) < 1.0:
+            raise ValueError("sharpen needs at least one exponent, each at least 1")
+        if not self.agree or not all(0.0 < a <= 1.0 for a in self.agree):
+            raise ValueError("agree needs at least one probability, each in (0, 1]")
 
 
 @dataclass(frozen=True)
@@ -148,15 +163,25 @@ def spammer_report(
     same = annotator[order][1:] == annotator[order][:-1]
     previous[order[1:][same]] = label[order[:-1][same]]
     sticky = np.where(previous < 0, 1.0 / k, np.where(label == previous, rules.stick, (1.0 - rules.stick) / (k - 1)))
-    # The honest side answers like the other annotators of the image (``Q`` itself), so a run of
-    # the label an image deserves costs nothing, even where one class dominates the project.
+    # The honest side answers like the other annotators of the image (``Q``, sharpened and mixed
+    # by the setting that fits the annotator best), so a run of the label an image deserves costs
+    # nothing, even where one class dominates the project.
     typical_gold = max(rules.gold_accuracy, rules.typical_accuracy)
-    honest_like_others = np.where(is_gold, honest_probability(rules.typical_accuracy, typical_gold), q)
-    straight_terms = np.log(np.maximum(honest_like_others, 1e-12)) - np.log(sticky)
+    honest_gold = np.log(honest_probability(rules.typical_accuracy, typical_gold))
+    log_sticky = np.log(sticky)
+    straight_llr = np.full(n_annotators, -np.inf)
+    rows = np.arange(n)
+    for power in rules.sharpen:  # a loop over a few settings; each step is vectorised
+        sharp = predictive if power == 1.0 else np.power(np.maximum(predictive, 1e-12), power)
+        q_sharp = sharp[rows, label] / sharp.sum(axis=1) if n else np.zeros(0)
+        for agree in rules.agree:
+            honest = agree * q_sharp + (1.0 - agree) * (1.0 - q_sharp) / (k - 1)
+            terms = np.where(is_gold, honest_gold, np.log(np.maximum(honest, 1e-12))) - log_sticky
+            llr = np.bincount(annotator, weights=terms, minlength=n_annotators)
+            straight_llr = np.maximum(straight_llr, llr)
 
     answers = np.bincount(annotator, minlength=n_annotators)
     random_llr = np.bincount(annotator, weights=random_terms, minlength=n_annotators)
-    straight_llr = np.bincount(annotator, weights=straight_terms, minlength=n_annotators)
     gold_answers = np.bincount(annotator, weights=is_gold, minlength=n_annotators).astype(np.int64)
     gold_correct = np.bincount(annotator, weights=right, minlength=n_annotators).astype(np.int64)
     median_time = _median_time(annotator, time_ms, n_annotators)
