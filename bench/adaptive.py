@@ -223,8 +223,10 @@ def run_simulated(n_images: int, n_annotators: int, seed: int, confidence: float
     }
     out["full_gold_accuracy"] = round(crowd.label_accuracy(full.distribution[regular].argmax(axis=1)), 4)
     never = SpammerRules(min_answers=10**9)
-    # The issue's plain rule: confidence 0.95, flat Dirichlet(1) prior.
-    flat = AllocationPolicy(kind="adaptive", min_votes=10, max_votes=40, prior="flat", confidence=0.95)
+    # The issue's plain rule: confidence 0.95, flat Dirichlet(1) prior, the partition outcome alone.
+    flat = AllocationPolicy(
+        kind="adaptive", min_votes=10, max_votes=40, prior="flat", confidence=0.95, outcome="partition"
+    )
     for name, policy, rules, weigh in (
         ("fixed", AllocationPolicy(kind="fixed", max_votes=40), None, True),
         # The issue's plain rule: flat Dirichlet predictive on raw counts, no spammer control.
@@ -262,7 +264,12 @@ def shared_dir() -> Path:
     return Path(os.environ.get("RAF_SHARED_DIR", REPO_ROOT.parent / "shared"))
 
 
-def run_real(folder: Path, seed: int) -> dict[str, Any]:
+def run_real(folder: Path, seeds: list[int], min_fraction: float = 0.5) -> dict[str, Any]:
+    """``fixed`` against ``adaptive`` on one public set, replayed in several seeded orders (the
+    first seed's figures at the top level). Per seed: gold images whose label differs between the
+    two replays, split into those the adaptive replay gave fewer votes (``retired early``) and
+    those with the same votes in both (``same votes``: the label moved with the re-estimated
+    annotator weights alone)."""
     from reliability.replay_io import read_replay_votes
 
     with (folder / "labels.csv").open(newline="") as handle:
@@ -276,22 +283,88 @@ def run_real(folder: Path, seed: int) -> dict[str, Any]:
     gold_lab = np.array([p[1] for p in pairs])
     per_image = np.bincount(t.image, minlength=t.n_images)
     max_votes = int(per_image.max())
-    min_votes = -(-max_votes // 2)
+    min_votes = max(1, int(np.ceil(min_fraction * max_votes - 1e-9)))
     full = estimate(t, method=METHOD)
     out: dict[str, Any] = {"max_votes": max_votes, "min_votes": min_votes}
     # The replays' label: the argmax of g (images.csv's ``label``), here as there.
     out["full_gold_accuracy"] = round(float((full.distribution.argmax(axis=1)[gold_img] == gold_lab).mean()), 4)
-    for name, kind in (("fixed", "fixed"), ("adaptive", "adaptive")):
-        policy = AllocationPolicy(kind=kind, min_votes=min_votes, max_votes=max_votes)
-        result = replay(votes, policy=policy, seed=seed, method=METHOD)
-        labels = result.estimate.distribution.argmax(axis=1)
-        out[name] = {
-            "saved_fraction": round(result.saved_fraction, 4),
-            "gold_accuracy": round(float((labels[gold_img] == gold_lab).mean()), 4),
-            "flagged": int((result.flagged_at >= 0).sum()),
-            "basic_agreement": agreement(full.distribution, result.estimate.distribution, t.classes)["basic_agreement"],
+    runs = []
+    for seed in seeds:
+        row: dict[str, Any] = {"seed": seed}
+        results = {}
+        for kind in ("fixed", "adaptive"):
+            policy = AllocationPolicy(kind=kind, min_votes=min_votes, max_votes=max_votes)
+            results[kind] = result = replay(votes, policy=policy, seed=seed, method=METHOD)
+            labels = result.estimate.distribution.argmax(axis=1)
+            row[kind] = {
+                "saved_fraction": round(result.saved_fraction, 4),
+                "gold_accuracy": round(float((labels[gold_img] == gold_lab).mean()), 4),
+                "gold_right": int((labels[gold_img] == gold_lab).sum()),
+                "flagged": int((result.flagged_at >= 0).sum()),
+                "basic_agreement": agreement(full.distribution, result.estimate.distribution, t.classes)[
+                    "basic_agreement"
+                ],
+            }
+        fixed, adaptive = results["fixed"], results["adaptive"]
+        f_lab = fixed.estimate.distribution.argmax(axis=1)[gold_img]
+        a_lab = adaptive.estimate.distribution.argmax(axis=1)[gold_img]
+        fewer = (np.bincount(t.image[adaptive.counted], minlength=t.n_images) < fixed.votes_used)[gold_img]
+        moved = f_lab != a_lab
+        for name, members in (("retired_early", fewer), ("same_votes", ~fewer)):
+            m = moved & members
+            row[name] = {
+                "labels_moved": int(m.sum()),
+                "net_gold": int((a_lab[m] == gold_lab[m]).sum() - (f_lab[m] == gold_lab[m]).sum()),
+            }
+        row["gold_difference"] = row["adaptive"]["gold_right"] - row["fixed"]["gold_right"]
+        runs.append(row)
+    out["fixed"], out["adaptive"] = runs[0]["fixed"], runs[0]["adaptive"]
+    out["gold_difference"] = runs[0]["gold_difference"]
+    out["gold_not_below_fixed"] = runs[0]["gold_difference"] >= 0
+    out["seeds"] = runs
+    out["mean_gold_difference"] = round(float(np.mean([r["gold_difference"] for r in runs])), 2)
+    out["mean_saved_fraction"] = round(float(np.mean([r["adaptive"]["saved_fraction"] for r in runs])), 4)
+    return out
+
+
+LODO_FRACTIONS = (0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+def run_lodo(seed: int, real_seeds: int) -> dict[str, Any]:
+    """``min_votes`` for the public sets by leave-one-dataset-out: for each set, the fraction of
+    ``max_votes`` (from :data:`LODO_FRACTIONS`) whose worst mean gold difference (adaptive minus
+    fixed, gold images, over replay orders 1..``real_seeds``) on the *other* sets is largest,
+    ties broken by their mean votes saved; then scored on the held-out set in the orders
+    ``seed``, ``seed + 1``, ... (never used to choose)."""
+    folders = {name: shared_dir() / "crowd-data" / name for name in DATASETS}
+    folders = {name: folder for name, folder in folders.items() if folder.is_dir()}
+    choose_seeds = list(range(1, real_seeds + 1))
+    table: dict[tuple[str, float], tuple[float, float]] = {}
+    for name, folder in folders.items():
+        for fraction in LODO_FRACTIONS:
+            got = run_real(folder, choose_seeds, fraction)
+            table[(name, fraction)] = (got["mean_gold_difference"], got["mean_saved_fraction"])
+            print(f"# lodo grid {name} {fraction}: {table[(name, fraction)]}", file=sys.stderr, flush=True)
+    out: dict[str, Any] = {}
+    for held in folders:
+        others = [name for name in folders if name != held]
+
+        def score(fraction: float, others: list[str] = others) -> tuple[float, float]:
+            worst = min(table[(name, fraction)][0] for name in others)
+            saved = float(np.mean([table[(name, fraction)][1] for name in others]))
+            return worst, saved
+
+        chosen = max(LODO_FRACTIONS, key=score)
+        held_out = run_real(folders[held], list(range(seed, seed + real_seeds)), chosen)
+        out[held] = {
+            "min_fraction": chosen,
+            "min_votes": held_out["min_votes"],
+            "gold_difference": held_out["gold_difference"],
+            "mean_gold_difference": held_out["mean_gold_difference"],
+            "saved_fraction": held_out["adaptive"]["saved_fraction"],
+            "fixed_saved_fraction": held_out["fixed"]["saved_fraction"],
         }
-    out["gold_not_below_fixed"] = out["adaptive"]["gold_accuracy"] >= out["fixed"]["gold_accuracy"]
+        print(f"# lodo {held}: {json.dumps(out[held])}", file=sys.stderr, flush=True)
     return out
 
 
@@ -303,15 +376,24 @@ def main() -> None:
     parser.add_argument("--confidence", type=float, default=AllocationPolicy.confidence)
     parser.add_argument("--samples", type=int, default=AllocationPolicy.samples)
     parser.add_argument("--skip-real", action="store_true")
+    parser.add_argument("--real-seeds", type=int, default=5, help="replay orders per public set (seed, seed+1, ...)")
+    parser.add_argument(
+        "--min-fraction", type=float, default=0.5, help="public sets: min_votes = this share of max_votes, rounded up"
+    )
+    parser.add_argument("--lodo", action="store_true", help="only: choose --min-fraction per public set by LODO")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
+    if args.lodo:
+        print(json.dumps({"lodo": run_lodo(args.seed, args.real_seeds)}))
+        return
     sim = run_simulated(args.images, args.annotators, args.seed, args.confidence, args.samples)
     real: dict[str, Any] = {}
     if not args.skip_real:
         for name in DATASETS:
             folder = shared_dir() / "crowd-data" / name
             if folder.is_dir():
-                real[name] = run_real(folder, args.seed)
+                seeds = list(range(args.seed, args.seed + args.real_seeds))
+                real[name] = run_real(folder, seeds, args.min_fraction)
                 print(f"# {name}: {json.dumps(real[name])}", file=sys.stderr, flush=True)
     adaptive = sim["adaptive"]
     print(

@@ -17,11 +17,8 @@ at 6 votes and lost 12 of 807 dog images' gold labels). The probability is over 
 ``max_votes - n`` votes the image would still get, drawn from the posterior predictive of a
 Dirichlet-multinomial model of the image's votes: ``theta ~ Dirichlet(a + c)``, future votes
 ``~ Multinomial(max_votes - n, theta)``, with ``c`` the image's reliability-weighted counts
-(scaled to its number of counted votes, so one vote still weighs one) and, when the caller
-gives them, again with the same votes each counting one: the weights come from a live estimate
-that the final run re-estimates, so an image retires only if it is settled under both (5 votes
-against 4, made 5.8 against 3.2 by today's weights, is not settled). ``a`` is a symmetric prior
-fitted to the whole project's counts by
+(scaled to its number of counted votes, so one vote still weighs one) and ``a`` a symmetric
+prior fitted to the whole project's counts by
 empirical Bayes (a Dirichlet-multinomial maximum likelihood over the images with at least two
 votes, refreshed at every live reliability update). The fitted prior is what makes the rule
 cheaper than a flat ``Dirichlet(1)`` one: in a crowd where most images have one or two dominant
@@ -246,18 +243,11 @@ def settled(
     prior: VotePrior,
     classes: Sequence[str],
     rng: np.random.Generator,
-    equal: np.ndarray | None = None,
 ) -> np.ndarray:
     """``(n_images,)`` bool: which images need no more votes under ``policy``.
 
     ``counts`` ``(n_images, K)`` are :func:`effective_counts`, ``votes`` ``(n_images,)`` the
     counted votes. An image at ``max_votes`` is always settled; under ``"fixed"`` no other is.
-
-    ``equal`` ``(n_images, K)``, optional: the same votes with every kept annotator's vote
-    counting one (:func:`effective_counts` with weights ``weight > 0``). When given, an image
-    retires only if it is settled under both counts. The reliability weights are a live estimate
-    that the final run will re-estimate; an image whose label hangs on them (5 votes against 4,
-    made 5.8 against 3.2 by the weights) is not settled, whatever the weights say today.
     """
     votes = np.asarray(votes)
     done = votes >= policy.max_votes
@@ -265,20 +255,16 @@ def settled(
         return done
     check = np.flatnonzero(~done & (votes >= policy.min_votes))
     if check.shape[0]:
-        views = [counts] if equal is None else [counts, equal]
-        calm = np.ones(check.shape[0], dtype=bool)
-        for view in views:
-            change = change_probability(
-                np.asarray(view, dtype=np.float64)[check],
-                prior=prior,
-                max_votes=policy.max_votes,
-                classes=classes,
-                samples=policy.samples,
-                rng=rng,
-                outcome=policy.outcome,
-            )
-            calm &= change <= 1.0 - policy.confidence
-        done[check[calm]] = True
+        change = change_probability(
+            counts[check],
+            prior=prior,
+            max_votes=policy.max_votes,
+            classes=classes,
+            samples=policy.samples,
+            rng=rng,
+            outcome=policy.outcome,
+        )
+        done[check[change <= 1.0 - policy.confidence]] = True
     return done
 
 

@@ -164,7 +164,9 @@ def replay(
     that changed; the spammer rules run at the first step after ``max(step, check_growth *
     answers so far)`` more answers (often at first, when it matters most, then less often: their
     cost grows with the answers so far); the live GLAD update and the prior refit run every
-    ``refit_every`` answers (default: one per image, like a beat task every few minutes).
+    ``refit_every`` answers (default: one per image, like a beat task every few minutes, but at
+    least every twentieth of the answers, so that a small project's live weights are not a third
+    of the project behind, as they were on the public product set with one refit per image).
     ``weigh=False`` feeds the stopping rule raw vote counts instead of reliability-weighted ones
     (the plain rule, for comparison).
     """
@@ -190,7 +192,6 @@ def replay(
     counted_per_image = np.zeros(n_img, dtype=np.int64)
     weighted = np.zeros(n_img * k)  # reliability-weighted counts of the counted votes, flat (image, class)
     positive = np.zeros(n_img)  # counted votes of positive weight per image
-    equal = np.zeros(n_img * k)  # the same votes, each of positive weight counting one
     retired = ~regular  # gold images never collect counted votes
     live: LiveState | None = None
     prior = VotePrior.uniform(k)
@@ -222,7 +223,6 @@ def replay(
         w = weight[table.annotator[accept]]
         np.add.at(weighted, cell[accept], w)
         np.add.at(positive, table.image[accept], (w > 0).astype(np.float64))
-        np.add.at(equal, cell[accept], (w > 0).astype(np.float64))
         touched = np.unique(table.image[accept])
         since_refit += chunk.shape[0]
         done = start + chunk.shape[0]
@@ -244,7 +244,6 @@ def replay(
                 w = weight[table.annotator[c_idx]]
                 weighted = np.bincount(cell[c_idx], weights=w, minlength=n_img * k).astype(np.float64)
                 positive = np.bincount(table.image[c_idx], weights=(w > 0), minlength=n_img).astype(np.float64)
-                equal = np.bincount(cell[c_idx], weights=(w > 0), minlength=n_img * k).astype(np.float64)
                 if policy.prior == "fitted":
                     prior = VotePrior.fit(scaled()[regular])
             since_refit = 0
@@ -281,7 +280,6 @@ def replay(
                 np.subtract.at(counted_per_image, table.image[lost], 1)
                 np.subtract.at(weighted, cell[lost], w)
                 np.subtract.at(positive, table.image[lost], (w > 0).astype(np.float64))
-                np.subtract.at(equal, cell[lost], (w > 0).astype(np.float64))
                 touched = np.union1d(touched, np.unique(table.image[lost]))
                 retired[touched] = False
                 say(f"flagged {int(new.sum())} annotator(s) after {done} answers")
@@ -293,7 +291,6 @@ def replay(
                 prior=prior,
                 classes=table.classes,
                 rng=rng,
-                equal=np.maximum(equal.reshape(n_img, k)[touched], 0.0) if weigh else None,
             )
 
     counted = taken & (flagged_at[table.annotator] < 0)

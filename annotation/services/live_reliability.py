@@ -120,13 +120,7 @@ def live_reliability_update(*, project: Project, rules: SpammerRules | None = No
             confidence=project.stop_confidence,
         )
         rng = np.random.default_rng([project.pk, int(counted.sum())])
-        # The same votes with each kept annotator counting one: an image retires only if it is
-        # settled whatever the (still moving) reliability weights (reliability.adaptive.settled).
-        kept = (weight[annotator[counted]] > 0).astype(np.float64)
-        equal, _ = effective_counts(image[counted], label[counted], kept, n_images=n_img, n_classes=k)
-        done = settled(
-            counts, n_counted, policy=policy, prior=prior, classes=tuple(project.classes), rng=rng, equal=equal
-        )
+        done = settled(counts, n_counted, policy=policy, prior=prior, classes=tuple(project.classes), rng=rng)
         retired = images_retire(image_ids=image_ids[done & (n_counted < project.votes_wanted)])
 
     with transaction.atomic():

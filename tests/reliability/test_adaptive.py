@@ -77,7 +77,7 @@ FOUR = ("cat", "dog", "fox", "owl")
 SMALL = AllocationPolicy(kind="adaptive", min_votes=5, max_votes=10)
 
 
-def decide_four(rows: list[list[float]], equal: list[list[float]] | None = None) -> list[bool]:
+def decide_four(rows: list[list[float]]) -> list[bool]:
     c = np.array(rows, dtype=float)
     return settled(
         c,
@@ -86,7 +86,6 @@ def decide_four(rows: list[list[float]], equal: list[list[float]] | None = None)
         prior=VotePrior(alpha=np.full(4, 0.2)),
         classes=FOUR,
         rng=np.random.default_rng(0),
-        equal=None if equal is None else np.array(equal, dtype=float),
     ).tolist()
 
 
@@ -95,15 +94,6 @@ def test_a_three_three_tie_on_a_small_crowd_does_not_retire() -> None:
     # settled compound pair, and the label was a coin flip.
     assert decide_four([[3, 3, 0, 0]]) == [False]
     assert decide_four([[6, 0, 0, 0]]) == [True]
-
-
-def test_an_image_settled_only_by_todays_weights_keeps_collecting() -> None:
-    # 5 votes against 4, weighted 5.8 against 3.2 by the live reliabilities: settled by the
-    # weights alone, not once each kept annotator counts one.
-    weighted = [[5.8, 3.2, 0, 0]]
-    assert decide_four(weighted) == [True]
-    assert decide_four(weighted, equal=[[5, 4, 0, 0]]) == [False]
-    assert decide_four([[8.6, 0.4, 0, 0]], equal=[[8, 1, 0, 0]]) == [True]
 
 
 def test_the_settle_outcome_has_no_top_class_on_a_tie() -> None:
