@@ -19,21 +19,23 @@ an annotator is flagged by the first that fires, once they have given ``min_answ
 2. **Straight-lining** (one key again and again): the same test against a "sticky" answerer who
    repeats their previous answer with probability ``stick``, whatever the image. The honest side
    answers a gold check right with probability ``typical_accuracy`` and a counted vote like the
-   image's other annotators: with probability ``a`` the class a vote drawn from ``Q_j``
-   sharpened to ``Q_j(t)^l / sum_c Q_j(c)^l`` would give, otherwise one of the other classes,
-   for the ``a`` in ``agree`` and the ``l`` in ``sharpen`` that explain the annotator's answers
-   best (a generalised likelihood ratio). ``l = 1, a = 1`` is a typical vote; larger ``l`` a
-   careful annotator who picks the image's leading class more often than a typical vote does;
-   smaller ``a`` an annotator who disagrees with the others more often than ``Q_j`` expects
-   (after two votes ``Q_j`` can be very sure). So honest runs of the label images deserve cost
-   nothing, even where one class dominates the project, and neither do an honest annotator's
-   occasional disagreements. (With ``Q_j`` alone, accurate annotators of a two-class project
-   where "no match" dominates drifted to a flag after a few dozen to a few thousand answers.)
+   image's other annotators, allowing for care and for disagreement: a careful annotator picks
+   the class ``Q_j`` leads with (its argmax) with extra probability ``c``,
+   ``P_c(t) = c [t = lead_j] + (1 - c) Q_j(t)``, and then agrees with that with probability
+   ``a`` and otherwise answers one of the other classes,
+   ``a P_c(t) + (1 - a) (1 - P_c(t)) / (K - 1)``, for the ``c`` in ``careful`` and the ``a`` in
+   ``agree`` that explain the annotator's answers best (a generalised likelihood ratio).
+   ``c = 0, a = 1`` is a typical vote; ``a < 1`` an annotator who disagrees with the others more
+   often than ``Q_j`` expects (after two votes ``Q_j`` can be very sure). So honest runs of the
+   label images deserve cost nothing, even where one class dominates the project, and neither
+   do an honest annotator's occasional disagreements. (With the typical vote alone, careful
+   annotators of a two-class project where "no match" dominates, and whose images' other votes
+   led only weakly, drifted to a flag after a few dozen to a few thousand answers.)
 3. **Answer time**: the median ``time_ms`` of the annotator's answers is below ``fast_ms``.
 
 Wald's bound makes the chance that an honest annotator who fits the model is ever flagged by
-test 1 or 2 at most about ``exp(-log_odds)`` each (for test 2 with the sharpening that fits
-them: the maximum over ``l`` is never below the true one's likelihood); the defaults were set on the simulator
+test 1 or 2 at most about ``exp(-log_odds)`` each (for test 2 with any ``c``, ``a`` of the
+grid: the maximum over the grid is never below the true setting's likelihood); the defaults were set on the simulator
 (``bench/adaptive.py``), not on the public crowd sets.
 """
 
@@ -57,8 +59,8 @@ class SpammerRules:
     stick: float = 0.9
     log_odds: float = 6.0
     fast_ms: float = 400.0
-    sharpen: tuple[float, ...] = (1.0, 2.0, 4.0)
-    agree: tuple[float, ...] = (1.0, 0.9, 0.8)
+    careful: tuple[float, ...] = (0.0, 0.9)
+    agree: tuple[float, ...] = (1.0, 0.8)
 
     def __post_init__(self) -> None:
         if self.min_answers < 1:
@@ -70,8 +72,8 @@ class SpammerRules:
             raise ValueError("log_odds must be positive")
         if self.fast_ms < 0:
             raise ValueError("fast_ms must not be negative")
-        if not self.sharpen or min(self.sharpen) < 1.0:
-            raise ValueError("sharpen needs at least one exponent, each at least 1")
+        if not self.careful or not all(0.0 <= c < 1.0 for c in self.careful):
+            raise ValueError("careful needs at least one probability, each in [0, 1)")
         if not self.agree or not all(0.0 < a <= 1.0 for a in self.agree):
             raise ValueError("agree needs at least one probability, each in (0, 1]")
 
@@ -163,22 +165,26 @@ def spammer_report(
     same = annotator[order][1:] == annotator[order][:-1]
     previous[order[1:][same]] = label[order[:-1][same]]
     sticky = np.where(previous < 0, 1.0 / k, np.where(label == previous, rules.stick, (1.0 - rules.stick) / (k - 1)))
-    # The honest side answers like the other annotators of the image (``Q``, sharpened and mixed
+    # The honest side answers like the other annotators of the image (``Q``, with care and
     # by the setting that fits the annotator best), so a run of the label an image deserves costs
     # nothing, even where one class dominates the project.
     typical_gold = max(rules.gold_accuracy, rules.typical_accuracy)
     honest_gold = np.log(honest_probability(rules.typical_accuracy, typical_gold))
     log_sticky = np.log(sticky)
+    checked_llr = np.bincount(annotator[is_gold], weights=(honest_gold - log_sticky)[is_gold], minlength=n_annotators)
+    counted = ~is_gold
+    who, q_counted, log_sticky_counted = annotator[counted], q[counted], log_sticky[counted]
+    leading = (label == predictive.argmax(axis=1))[counted] if n else np.zeros(0, dtype=bool)
     straight_llr = np.full(n_annotators, -np.inf)
-    rows = np.arange(n)
-    for power in rules.sharpen:  # a loop over a few settings; each step is vectorised
-        sharp = predictive if power == 1.0 else np.power(np.maximum(predictive, 1e-12), power)
-        q_sharp = sharp[rows, label] / sharp.sum(axis=1) if n else np.zeros(0)
+    for careful in rules.careful:  # a few settings, each vectorised
+        q_careful = careful * leading + (1.0 - careful) * q_counted
         for agree in rules.agree:
-            honest = agree * q_sharp + (1.0 - agree) * (1.0 - q_sharp) / (k - 1)
-            terms = np.where(is_gold, honest_gold, np.log(np.maximum(honest, 1e-12))) - log_sticky
-            llr = np.bincount(annotator, weights=terms, minlength=n_annotators)
-            straight_llr = np.maximum(straight_llr, llr)
+            other = (1.0 - agree) / (k - 1)
+            terms = q_careful * (agree - other) + other
+            np.log(np.maximum(terms, 1e-12, out=terms), out=terms)
+            terms -= log_sticky_counted
+            llr = np.bincount(who, weights=terms, minlength=n_annotators) + checked_llr
+            np.maximum(straight_llr, llr, out=straight_llr)
 
     answers = np.bincount(annotator, minlength=n_annotators)
     random_llr = np.bincount(annotator, weights=random_terms, minlength=n_annotators)
@@ -214,7 +220,10 @@ def _median_time(annotator: np.ndarray, time_ms: np.ndarray | None, n_annotators
     if not known.any():
         return out
     who, times = annotator[known], time_ms[known]
-    order = np.lexsort((times, who))
+    # One float sort instead of a two-key lexsort (3x faster at 1.2 M answers): the annotator
+    # index plus the time scaled into [0, 0.5), so annotators stay apart and times in order.
+    low, span = float(times.min()), float(times.max() - times.min())
+    order = np.argsort(who + (times - low) / (2.0 * span + 1.0))
     who, times = who[order], times[order]
     starts = np.searchsorted(who, np.arange(n_annotators), side="left")
     ends = np.searchsorted(who, np.arange(n_annotators), side="right")

@@ -201,7 +201,7 @@ def careful_two_class(seed: int, n: int = 2000) -> dict[str, np.ndarray]:
 def test_a_careful_annotator_of_a_lopsided_two_class_project_is_not_straight_lining() -> None:
     assert [first_flag(careful_two_class(seed), every=50) for seed in range(20)] == [None] * 20
     # The honest side "answers like a typical vote" alone flagged most of them.
-    typical_only = SpammerRules(sharpen=(1.0,), agree=(1.0,))
+    typical_only = SpammerRules(careful=(0.0,), agree=(1.0,))
     assert sum(first_flag(careful_two_class(seed), typical_only, every=50) is not None for seed in range(20)) >= 15
 
 
@@ -214,7 +214,7 @@ def test_one_key_again_and_again_is_still_straight_lining_in_a_lopsided_project(
 
 
 @pytest.mark.parametrize(
-    ("field", "value"), [("sharpen", (0.5,)), ("sharpen", ()), ("agree", (0.0,)), ("agree", (1.5,))]
+    ("field", "value"), [("careful", (1.0,)), ("careful", ()), ("agree", (0.0,)), ("agree", (1.5,))]
 )
 def test_it_refuses_bad_honest_families(field: str, value: tuple[float, ...]) -> None:
     with pytest.raises(ValueError, match=field):
