@@ -4,15 +4,19 @@
    annotators, 40 votes each, 10% spammers, 2% adversarial annotators, 20% compound images).
    The simulator's spammers answer uniformly at random; here a third of them answer fast
    (median 300 ms), a third straight-line (one key, 95% of the time) and a third answer at
-   human speed (median 2.5 s, like honest annotators). Gold checks are added as the platform
-   serves them: 400 clear gold images, 10 gold checks among each annotator's first 30 answers
-   (probation), then one check per 20 answers.
-   Compared: the full-votes run (the paper's pipeline on every vote) against replays
-   (:mod:`reliability.replay`) under ``fixed``, the plain rule (``adaptive`` with a flat
-   Dirichlet(1) prior) and ``adaptive`` (fitted prior).
+   human speed (median 2.5 s, like honest annotators). Gold checks are added as a platform with
+   a probation would serve them: 400 clear gold images, 15 gold checks among each annotator's
+   first 30 answers (every other answer), then one check per 20 answers. (The platform itself
+   draws gold at a flat ``gold_rate`` today; ``raf_shaped(probation_gold=0)`` simulates that.)
+   Compared: the full-votes run (the paper's pipeline, GLAD, on every vote) against replays
+   (:mod:`reliability.replay`, the same pipeline on the votes they kept) under ``fixed``, the
+   issue's plain rule (flat Dirichlet(1) prior, the partition outcome alone, confidence 0.95;
+   on raw counts without spammer control, and on weighted counts with it) and ``adaptive``.
 2. Every set in ``$RAF_SHARED_DIR/crowd-data/``: ``fixed`` against ``adaptive`` on the same
    votes (``max_votes`` the most any task has, ``min_votes`` half of it, rounded up: fixed before
-   looking at any result), accuracy against gold.
+   looking at any result; ``--min-fraction`` to change), accuracy of the replays' label (argmax
+   of g) against gold, in ``--real-seeds`` replay orders (the first is the headline figure).
+   ``--lodo`` instead chooses the fraction per set by leave-one-dataset-out (``run_lodo``).
 
 Agreement: ``basic_agreement`` is the share of the full run's basic images that the replay puts
 in the basic subset with the same label; ``compound_agreement`` the same for the compound subset

@@ -20,8 +20,8 @@ an annotator is flagged by the first that fires, once they have given ``min_answ
    repeats their previous answer with probability ``stick``, whatever the image. The honest side
    answers a gold check right with probability ``typical_accuracy`` and a counted vote like the
    image's other annotators, allowing for care and for disagreement: a careful annotator picks
-   the class ``Q_j`` leads with (its argmax) with extra probability ``c``,
-   ``P_c(t) = c [t = lead_j] + (1 - c) Q_j(t)``, and then agrees with that with probability
+   the class ``Q_j`` leads with (its argmax, where ``Q_j`` gives it at least 1/2) with extra
+   probability ``c``, ``P_c(t) = c [t = lead_j] + (1 - c) Q_j(t)``, and then agrees with that with probability
    ``a`` and otherwise answers one of the other classes,
    ``a P_c(t) + (1 - a) (1 - P_c(t)) / (K - 1)``, for the ``c`` in ``careful`` and the ``a`` in
    ``agree`` that explain the annotator's answers best (a generalised likelihood ratio).
@@ -174,7 +174,10 @@ def spammer_report(
     checked_llr = np.bincount(annotator[is_gold], weights=(honest_gold - log_sticky)[is_gold], minlength=n_annotators)
     counted = ~is_gold
     who, q_counted, log_sticky_counted = annotator[counted], q[counted], log_sticky[counted]
-    leading = (label == predictive.argmax(axis=1))[counted] if n else np.zeros(0, dtype=bool)
+    # The class the others lead with, where they lead clearly (an image nobody else has voted on
+    # has the base rate as its predictive: its most frequent class is no lead to follow).
+    leading = (label == predictive.argmax(axis=1)) & (predictive.max(axis=1) >= 0.5) if n else np.zeros(0, dtype=bool)
+    leading = leading[counted]
     straight_llr = np.full(n_annotators, -np.inf)
     for careful in rules.careful:  # a few settings, each vectorised
         q_careful = careful * leading + (1.0 - careful) * q_counted
