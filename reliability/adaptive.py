@@ -7,13 +7,18 @@ counted votes, ``min_votes <= n < max_votes``, retires once
 
     P( outcome(votes at max_votes) == outcome(votes now) )  >=  confidence       (default 0.965)
 
-where ``outcome`` is what the paper's partition does with the distribution: the basic label
-(exactly one class above the mean), else the compound pair (exactly two non-neutral classes above
-their mean), else neither. The probability is over the ``max_votes - n`` votes the image would
-still get, drawn from the posterior predictive of a Dirichlet-multinomial model of the image's
-votes: ``theta ~ Dirichlet(a + c)``, future votes ``~ Multinomial(max_votes - n, theta)``, with
-``c`` the image's reliability-weighted counts (scaled to its number of counted votes, so one
-vote still weighs one) and ``a`` a symmetric prior fitted to the whole project's counts by
+where ``outcome`` is what the paper's partition does with the distribution (the basic label:
+exactly one class above the mean; else the compound pair: exactly two non-neutral classes above
+their mean; else neither) *together with the top class*, the label the image is published with
+(:func:`settle_outcome`; a tie has no top class). The partition alone leaves the label open: an
+image with 3 votes for one class and 3 for another has a settled compound pair and a coin-flip
+label (on the public crowd sets, where a task has 10 votes and few classes, such images retired
+at 6 votes and lost 12 of 807 dog images' gold labels). The probability is over the
+``max_votes - n`` votes the image would still get, drawn from the posterior predictive of a
+Dirichlet-multinomial model of the image's votes: ``theta ~ Dirichlet(a + c)``, future votes
+``~ Multinomial(max_votes - n, theta)``, with ``c`` the image's reliability-weighted counts
+(scaled to its number of counted votes, so one vote still weighs one) and ``a`` a symmetric
+prior fitted to the whole project's counts by
 empirical Bayes (a Dirichlet-multinomial maximum likelihood over the images with at least two
 votes, refreshed at every live reliability update). The fitted prior is what makes the rule
 cheaper than a flat ``Dirichlet(1)`` one: in a crowd where most images have one or two dominant
@@ -37,6 +42,8 @@ from scipy.special import digamma
 
 POLICIES = ("fixed", "adaptive")
 PRIORS = ("fitted", "flat")
+# What must be settled before an image retires (see ``AllocationPolicy.outcome``).
+OUTCOMES = ("label", "partition")
 # Codes of the partition outcome (see ``partition_outcome``).
 NEITHER = -1
 
@@ -54,6 +61,10 @@ class AllocationPolicy:
         samples: Monte Carlo draws per image and check.
         prior: ``"fitted"`` (empirical Bayes, the default) or ``"flat"`` (``Dirichlet(1)``: the
             plain rule, kept for comparison).
+        outcome: what must stay the same at ``max_votes``: ``"label"`` (the default), the
+            partition outcome *and* the top class (the image's label, see
+            :func:`settle_outcome`), or ``"partition"``, the partition outcome alone (the
+            issue's plain rule, kept for comparison).
     """
 
     kind: str = "fixed"
@@ -62,6 +73,7 @@ class AllocationPolicy:
     confidence: float = 0.965
     samples: int = 128
     prior: str = "fitted"
+    outcome: str = "label"
 
     def __post_init__(self) -> None:
         if self.kind not in POLICIES:
@@ -74,6 +86,8 @@ class AllocationPolicy:
             raise ValueError("confidence must lie in [0.5, 1)")
         if self.prior not in PRIORS:
             raise ValueError(f"prior must be one of {', '.join(PRIORS)}, not {self.prior!r}")
+        if self.outcome not in OUTCOMES:
+            raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}, not {self.outcome!r}")
         if self.samples < 8:
             raise ValueError("samples must be at least 8")
 
@@ -168,6 +182,27 @@ def partition_outcome(counts: np.ndarray, classes: Sequence[str]) -> np.ndarray:
     return code
 
 
+def settle_outcome(counts: np.ndarray, classes: Sequence[str]) -> np.ndarray:
+    """What the stopping rule keeps fixed, as an int code ``(...)`` per row of ``counts``
+    ``(..., K)``: the partition outcome (:func:`partition_outcome`) and the top class together.
+
+    The top class is the label the image is published with (the argmax of its distribution).
+    For a basic image it is the basic label already; a compound pair or a "neither" image
+    does not fix it, and an image tied between two classes (3 and 3 votes of 6) has a settled
+    compound pair while its label is a coin flip. A tie has no top class: the code is distinct
+    from every untied one, so an image whose future votes may still break the tie either way
+    keeps collecting.
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    k = counts.shape[-1]
+    top = counts.argmax(axis=-1)
+    peak = counts.max(axis=-1, keepdims=True)
+    tied = (counts >= peak - 1e-9).sum(axis=-1) > 1
+    top = np.where(tied, k, top)  # k: "tied"
+    part = partition_outcome(counts, classes) + 1  # 0 .. K + K*K
+    return part * (k + 1) + top
+
+
 def change_probability(
     counts: np.ndarray,
     *,
@@ -176,10 +211,15 @@ def change_probability(
     classes: Sequence[str],
     samples: int = 128,
     rng: np.random.Generator,
+    outcome: str = "label",
 ) -> np.ndarray:
-    """``(n_images,)`` Monte Carlo probability that the partition outcome of ``counts``
-    ``(n_images, K)`` changes once each image has ``max_votes`` votes (see the module docstring).
-    Images already at ``max_votes`` get 0."""
+    """``(n_images,)`` Monte Carlo probability that the outcome of ``counts`` ``(n_images, K)``
+    changes once each image has ``max_votes`` votes (see the module docstring): with
+    ``outcome="label"`` the partition outcome and the top class (:func:`settle_outcome`), with
+    ``"partition"`` the partition outcome alone. Images already at ``max_votes`` get 0."""
+    if outcome not in OUTCOMES:
+        raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
+    code = settle_outcome if outcome == "label" else partition_outcome
     counts = np.asarray(counts, dtype=np.float64)
     n_images, k = counts.shape
     if n_images == 0:
@@ -190,8 +230,8 @@ def change_probability(
     theta += 1e-300
     theta /= theta.sum(axis=2, keepdims=True)
     future = rng.multinomial(np.broadcast_to(remaining[:, None], (n_images, samples)), theta)  # (J, S, K)
-    now = partition_outcome(counts, classes)  # (J,)
-    later = partition_outcome(counts[:, None, :] + future, classes)  # (J, S)
+    now = code(counts, classes)  # (J,)
+    later = code(counts[:, None, :] + future, classes)  # (J, S)
     return np.where(remaining > 0, (later != now[:, None]).mean(axis=1), 0.0)
 
 
@@ -216,7 +256,13 @@ def settled(
     check = np.flatnonzero(~done & (votes >= policy.min_votes))
     if check.shape[0]:
         change = change_probability(
-            counts[check], prior=prior, max_votes=policy.max_votes, classes=classes, samples=policy.samples, rng=rng
+            counts[check],
+            prior=prior,
+            max_votes=policy.max_votes,
+            classes=classes,
+            samples=policy.samples,
+            rng=rng,
+            outcome=policy.outcome,
         )
         done[check[change <= 1.0 - policy.confidence]] = True
     return done

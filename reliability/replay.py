@@ -68,6 +68,10 @@ class ReplayResult:
         counted: ``(n_votes,)`` bool, taken and not excluded at the end.
         votes_used: ``(n_images,)`` counted votes per image (gold images: 0).
         flagged_at: ``(n_annotators,)`` answers given when flagged, -1 if never flagged.
+        flagged_votes: ``(n_annotators,)`` counted votes taken from each annotator (for a flagged
+            one: before the flag, since no later vote is taken; all excluded at the flag).
+        flag_reason: ``(n_annotators,)`` the test that flagged each annotator, at the flag
+            (``report.reason`` is the last report's verdict, which can differ).
         report: the spammer rules' last report.
         estimate: the pipeline on the counted votes (all images; gold images have no votes).
         live_seconds: wall time of each live GLAD update.
@@ -80,6 +84,8 @@ class ReplayResult:
     counted: np.ndarray
     votes_used: np.ndarray
     flagged_at: np.ndarray
+    flagged_votes: np.ndarray
+    flag_reason: np.ndarray
     report: SpammerReport
     estimate: ReliabilityEstimate
     live_seconds: tuple[float, ...]
@@ -113,8 +119,9 @@ class ReplayResult:
             "flagged_annotators": [
                 {
                     "annotator": _plain(table.annotator_ids[i]),
-                    "reason": str(self.report.reason[i]),
+                    "reason": str(self.flag_reason[i]),
                     "answers_before_flag": int(self.flagged_at[i]),
+                    "votes_before_flag": int(self.flagged_votes[i]),
                 }
                 for i in flagged
             ],
@@ -157,7 +164,9 @@ def replay(
     that changed; the spammer rules run at the first step after ``max(step, check_growth *
     answers so far)`` more answers (often at first, when it matters most, then less often: their
     cost grows with the answers so far); the live GLAD update and the prior refit run every
-    ``refit_every`` answers (default: one per image, like a beat task every few minutes).
+    ``refit_every`` answers (default: one per image, like a beat task every few minutes, but at
+    least every twentieth of the answers, so that a small project's live weights are not a third
+    of the project behind, as they were on the public product set with one refit per image).
     ``weigh=False`` feeds the stopping rule raw vote counts instead of reliability-weighted ones
     (the plain rule, for comparison).
     """
@@ -170,7 +179,7 @@ def replay(
         raise ValueError("order must be a permutation of the votes")
     regular = votes.gold_label < 0
     step = step or max(3 * n_ann, 100)
-    refit_every = refit_every or max(int(regular.sum()), 1000)
+    refit_every = refit_every or max(1000, min(int(regular.sum()), n_votes // 20))
     if step < 1 or refit_every < 1 or check_growth < 0:
         raise ValueError("step and refit_every must be positive, check_growth not negative")
     rng = np.random.default_rng([seed, 1])
@@ -179,6 +188,7 @@ def replay(
     answered = np.zeros(n_votes, dtype=bool)  # answers given so far (taken votes and gold answers)
     taken = np.zeros(n_votes, dtype=bool)
     flagged_at = np.full(n_ann, -1, dtype=np.int64)
+    flag_reason = np.full(n_ann, "", dtype=object)
     counted_per_image = np.zeros(n_img, dtype=np.int64)
     weighted = np.zeros(n_img * k)  # reliability-weighted counts of the counted votes, flat (image, class)
     positive = np.zeros(n_img)  # counted votes of positive weight per image
@@ -265,6 +275,7 @@ def replay(
             if new.any():
                 lost = np.flatnonzero(taken & new[table.annotator])
                 flagged_at[new] = report.answers[new]
+                flag_reason[new] = report.reason[new]
                 w = weight[table.annotator[lost]]
                 np.subtract.at(counted_per_image, table.image[lost], 1)
                 np.subtract.at(weighted, cell[lost], w)
@@ -304,6 +315,8 @@ def replay(
         counted=counted,
         votes_used=np.bincount(final_table.image, minlength=n_img),
         flagged_at=flagged_at,
+        flagged_votes=np.bincount(table.annotator[taken], minlength=n_ann),
+        flag_reason=flag_reason.astype(str),
         report=report,
         estimate=result,
         live_seconds=tuple(seconds),

@@ -17,14 +17,25 @@ an annotator is flagged by the first that fires, once they have given ``min_answ
    any annotator with positive reliability an accuracy of at least 1/2 on clear images.
    Adversarial annotators (below chance) fall faster still.
 2. **Straight-lining** (one key again and again): the same test against a "sticky" answerer who
-   repeats their previous answer with probability ``stick``; the honest side answers a counted
-   vote like the image's other annotators (``Q_j(t)``) and a gold check right with probability
-   ``typical_accuracy``, so honest runs of the label images deserve cost nothing, even in a
-   project where one class dominates.
+   repeats their previous answer with probability ``stick``, whatever the image. The honest side
+   answers a gold check right with probability ``typical_accuracy`` and a counted vote like the
+   image's other annotators, allowing for care and for disagreement: a careful annotator picks
+   the class ``Q_j`` leads with (its argmax, where ``Q_j`` gives it at least 1/2) with extra
+   probability ``c``, ``P_c(t) = c [t = lead_j] + (1 - c) Q_j(t)``, and then agrees with that with probability
+   ``a`` and otherwise answers one of the other classes,
+   ``a P_c(t) + (1 - a) (1 - P_c(t)) / (K - 1)``, for the ``c`` in ``careful`` and the ``a`` in
+   ``agree`` that explain the annotator's answers best (a generalised likelihood ratio).
+   ``c = 0, a = 1`` is a typical vote; ``a < 1`` an annotator who disagrees with the others more
+   often than ``Q_j`` expects (after two votes ``Q_j`` can be very sure). So honest runs of the
+   label images deserve cost nothing, even where one class dominates the project, and neither
+   do an honest annotator's occasional disagreements. (With the typical vote alone, careful
+   annotators of a two-class project where "no match" dominates, and whose images' other votes
+   led only weakly, drifted to a flag after a few dozen to a few thousand answers.)
 3. **Answer time**: the median ``time_ms`` of the annotator's answers is below ``fast_ms``.
 
 Wald's bound makes the chance that an honest annotator who fits the model is ever flagged by
-test 1 or 2 at most about ``exp(-log_odds)`` each; the defaults were set on the simulator
+test 1 or 2 at most about ``exp(-log_odds)`` each (for test 2 with any ``c``, ``a`` of the
+grid: the maximum over the grid is never below the true setting's likelihood); the defaults were set on the simulator
 (``bench/adaptive.py``), not on the public crowd sets.
 """
 
@@ -48,6 +59,8 @@ class SpammerRules:
     stick: float = 0.9
     log_odds: float = 6.0
     fast_ms: float = 400.0
+    careful: tuple[float, ...] = (0.0, 0.9)
+    agree: tuple[float, ...] = (1.0, 0.8)
 
     def __post_init__(self) -> None:
         if self.min_answers < 1:
@@ -59,6 +72,10 @@ class SpammerRules:
             raise ValueError("log_odds must be positive")
         if self.fast_ms < 0:
             raise ValueError("fast_ms must not be negative")
+        if not self.careful or not all(0.0 <= c < 1.0 for c in self.careful):
+            raise ValueError("careful needs at least one probability, each in [0, 1)")
+        if not self.agree or not all(0.0 < a <= 1.0 for a in self.agree):
+            raise ValueError("agree needs at least one probability, each in (0, 1]")
 
 
 @dataclass(frozen=True)
@@ -148,15 +165,32 @@ def spammer_report(
     same = annotator[order][1:] == annotator[order][:-1]
     previous[order[1:][same]] = label[order[:-1][same]]
     sticky = np.where(previous < 0, 1.0 / k, np.where(label == previous, rules.stick, (1.0 - rules.stick) / (k - 1)))
-    # The honest side answers like the other annotators of the image (``Q`` itself), so a run of
-    # the label an image deserves costs nothing, even where one class dominates the project.
+    # The honest side answers like the other annotators of the image (``Q``, with care and
+    # by the setting that fits the annotator best), so a run of the label an image deserves costs
+    # nothing, even where one class dominates the project.
     typical_gold = max(rules.gold_accuracy, rules.typical_accuracy)
-    honest_like_others = np.where(is_gold, honest_probability(rules.typical_accuracy, typical_gold), q)
-    straight_terms = np.log(np.maximum(honest_like_others, 1e-12)) - np.log(sticky)
+    honest_gold = np.log(honest_probability(rules.typical_accuracy, typical_gold))
+    log_sticky = np.log(sticky)
+    checked_llr = np.bincount(annotator[is_gold], weights=(honest_gold - log_sticky)[is_gold], minlength=n_annotators)
+    counted = ~is_gold
+    who, q_counted, log_sticky_counted = annotator[counted], q[counted], log_sticky[counted]
+    # The class the others lead with, where they lead clearly (an image nobody else has voted on
+    # has the base rate as its predictive: its most frequent class is no lead to follow).
+    leading = (label == predictive.argmax(axis=1)) & (predictive.max(axis=1) >= 0.5) if n else np.zeros(0, dtype=bool)
+    leading = leading[counted]
+    straight_llr = np.full(n_annotators, -np.inf)
+    for careful in rules.careful:  # a few settings, each vectorised
+        q_careful = careful * leading + (1.0 - careful) * q_counted
+        for agree in rules.agree:
+            other = (1.0 - agree) / (k - 1)
+            terms = q_careful * (agree - other) + other
+            np.log(np.maximum(terms, 1e-12, out=terms), out=terms)
+            terms -= log_sticky_counted
+            llr = np.bincount(who, weights=terms, minlength=n_annotators) + checked_llr
+            np.maximum(straight_llr, llr, out=straight_llr)
 
     answers = np.bincount(annotator, minlength=n_annotators)
     random_llr = np.bincount(annotator, weights=random_terms, minlength=n_annotators)
-    straight_llr = np.bincount(annotator, weights=straight_terms, minlength=n_annotators)
     gold_answers = np.bincount(annotator, weights=is_gold, minlength=n_annotators).astype(np.int64)
     gold_correct = np.bincount(annotator, weights=right, minlength=n_annotators).astype(np.int64)
     median_time = _median_time(annotator, time_ms, n_annotators)
@@ -189,7 +223,10 @@ def _median_time(annotator: np.ndarray, time_ms: np.ndarray | None, n_annotators
     if not known.any():
         return out
     who, times = annotator[known], time_ms[known]
-    order = np.lexsort((times, who))
+    # One float sort instead of a two-key lexsort (3x faster at 1.2 M answers): the annotator
+    # index plus the time scaled into [0, 0.5), so annotators stay apart and times in order.
+    low, span = float(times.min()), float(times.max() - times.min())
+    order = np.argsort(who + (times - low) / (2.0 * span + 1.0))
     who, times = who[order], times[order]
     starts = np.searchsorted(who, np.arange(n_annotators), side="left")
     ends = np.searchsorted(who, np.arange(n_annotators), side="right")

@@ -10,6 +10,7 @@ from reliability.adaptive import (
     change_probability,
     effective_counts,
     partition_outcome,
+    settle_outcome,
     settled,
 )
 from reliability.classes import BASIC_EMOTIONS, COMPOUND_EMOTIONS, compound_name
@@ -60,8 +61,46 @@ def test_it_keeps_a_tied_compound_candidate_collecting() -> None:
     assert decide([counts(happiness=6, surprise=6, fear=2, neutral=2)]) == [False]
 
 
-def test_a_settled_compound_image_retires() -> None:
-    assert decide([counts(happiness=12, surprise=12)]) == [True]
+def test_a_settled_compound_image_with_a_clear_leader_retires() -> None:
+    assert decide([counts(happiness=18, surprise=10)]) == [True]
+
+
+def test_a_tied_compound_image_keeps_collecting_because_its_label_is_open() -> None:
+    # The pair {happiness, surprise} is settled, the published label (the top class) is not.
+    tied = counts(happiness=12, surprise=12)
+    assert decide([tied]) == [False]
+    plain = AllocationPolicy(kind="adaptive", min_votes=10, max_votes=40, outcome="partition")
+    assert decide([tied], policy=plain) == [True]
+
+
+FOUR = ("cat", "dog", "fox", "owl")
+SMALL = AllocationPolicy(kind="adaptive", min_votes=5, max_votes=10)
+
+
+def decide_four(rows: list[list[float]]) -> list[bool]:
+    c = np.array(rows, dtype=float)
+    return settled(
+        c,
+        c.sum(axis=1).round(),
+        policy=SMALL,
+        prior=VotePrior(alpha=np.full(4, 0.2)),
+        classes=FOUR,
+        rng=np.random.default_rng(0),
+    ).tolist()
+
+
+def test_a_three_three_tie_on_a_small_crowd_does_not_retire() -> None:
+    # The public dog set's failure: 3 votes for two breeds each at 6 of 10 votes retired as a
+    # settled compound pair, and the label was a coin flip.
+    assert decide_four([[3, 3, 0, 0]]) == [False]
+    assert decide_four([[6, 0, 0, 0]]) == [True]
+
+
+def test_the_settle_outcome_has_no_top_class_on_a_tie() -> None:
+    rows = np.array([[3, 3, 0, 0], [4, 3, 0, 0], [3, 4, 0, 0]], dtype=float)
+    codes = settle_outcome(rows, FOUR)
+    assert len(set(codes.tolist())) == 3
+    assert np.array_equal(settle_outcome(rows * 2, FOUR), codes)
 
 
 def test_every_image_at_the_maximum_is_settled_and_fixed_retires_nothing_earlier() -> None:
@@ -136,6 +175,7 @@ def test_effective_counts_keep_one_vote_worth_one() -> None:
         ({"min_votes": 50, "max_votes": 40}, "min_votes"),
         ({"confidence": 1.0}, "confidence"),
         ({"prior": "hopeful"}, "prior"),
+        ({"outcome": "vibes"}, "outcome"),
     ],
 )
 def test_it_refuses_bad_policies(kwargs: dict[str, object], message: str) -> None:

@@ -58,6 +58,10 @@ def test_it_replays_adaptively_and_writes_images_and_summary(tmp_path: Path) -> 
     assert all(5 <= int(row["votes_used"]) <= 20 for row in rows if row["subset"] == "basic")
     flagged = {entry["annotator"] for entry in summary["flagged_annotators"]}
     assert flagged and all(entry["reason"] for entry in summary["flagged_annotators"])
+    # The reason is the test that fired at the flag; the votes counted the counted ones before it.
+    assert all(
+        0 <= entry["votes_before_flag"] <= entry["answers_before_flag"] for entry in summary["flagged_annotators"]
+    )
 
 
 def test_the_fixed_policy_takes_every_vote_of_unflagged_annotators(tmp_path: Path) -> None:
