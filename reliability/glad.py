@@ -39,7 +39,10 @@ with a bias, the majority-vote start can end in a mode that trusts them and flip
 below majority vote itself (tested on such a crowd). So EM runs a second time from hierarchical
 Dawid-Skene's posterior (a model that can represent a biased annotator), and the fit with the
 higher penalised log-likelihood is kept: the same MAP objective, optimised better. Both starts
-usually reach the same optimum (all six public crowds), and then the majority-vote fit is kept.
+usually reach the same optimum (all six public crowds), and then the majority-vote fit is kept;
+the second run stops as soon as its posterior is within 0.01 of the first's (``JOINED``), and
+its start is a loose ``hds`` fit (``tol=1e-2``): at RAF scale the two starts cost about 0.8 s of
+CPU on top of the first run's 1.2 s.
 ``second_start=False`` runs the paper's start alone; ``posterior_init`` replaces both starts
 (the pipeline's refit starts from the first fit's posterior).
 """
