@@ -20,10 +20,13 @@ votes, images or annotators):
   the leave-one-dataset-out criterion of ``bench/em_accuracy.py`` picks on the six public crowds.
   They fix GLAD's scale ambiguity (``alpha * c, beta / c``) and keep annotators with few votes and
   unanimous images finite.
-- Stopping: when no posterior probability moves by more than ``tol`` (1e-5) in an iteration.
-  EM converges linearly, so a small gain of log-likelihood per iteration does not mean the
-  labels have settled: stopping on a gain of 1e-5 per vote left posteriors 0.02 from the optimum
-  and changed labels of near-tied images.
+- Stopping: when no posterior probability moves by more than ``tol`` (1e-5) in an iteration, or
+  earlier once no label can change any more: when the largest move is below 1e-3 and shrinking
+  (ratio ``r < 0.9`` to the previous iteration's), and every image's move, extrapolated over the
+  remaining linear convergence (``move * r / (1 - r)``), is under half the margin between its two
+  most probable classes. EM converges linearly, so a small gain of log-likelihood per iteration
+  does not mean the labels have settled: stopping on a gain of 1e-5 per vote left posteriors
+  0.02 from the optimum and changed labels of near-tied images.
 
 Initialisation follows the paper: ``Q`` starts as the majority vote, ``alpha_i = 1``, and
 ``beta`` from the entropy of each image's votes. The paper writes ``beta_j := H_j`` although
@@ -79,7 +82,8 @@ class GLAD(FittedEM):
     """The paper's reliability estimator.
 
     Args:
-        tol: stop when no posterior probability moves by more than ``tol`` in an iteration.
+        tol: stop when no posterior probability moves by more than ``tol`` in an iteration (or
+            once the labels have settled, see the module docstring).
         max_iter: EM iteration cap per start; a :class:`ConvergenceWarning` is issued when the
             kept fit reached it.
         init: ``"entropy"`` (default), ``"paper"`` or ``"neutral"`` (see the module docstring).
@@ -240,15 +244,16 @@ def run_em(
 ) -> EMRun:
     """GLAD's EM from ``posterior`` ``(J, K)`` and ``alpha`` ``(M,)``, ``u = log beta`` ``(J,)``:
     at most ``max_iter`` iterations, stopping once no posterior probability moves by more than
-    ``tol`` in an iteration, or (``join``: another run's converged posterior) once every
-    posterior probability is within ``JOINED`` of it: the run has reached that optimum's basin
-    and would end there (``joined``). Used by :class:`GLAD` (from scratch) and
-    :mod:`reliability.live` (warm)."""
+    ``tol`` in an iteration or no label can change any more (module docstring), or (``join``:
+    another run's converged posterior) once every posterior probability is within ``JOINED`` of
+    it: the run has reached that optimum's basin and would end there (``joined``). Used by
+    :class:`GLAD` (from scratch) and :mod:`reliability.live` (warm)."""
     k = objective.k
     st = objective.state(alpha, u)
     history: list[float] = []
     prior = np.full(k, 1.0 / k)
     converged = False
+    previous = 0.0
     for iteration in range(1, max_iter + 1):
         q = objective.vote_q(posterior)  # probability that each vote is the true class
         alpha, st = objective.alpha_step(alpha, u, q, st)
@@ -258,7 +263,8 @@ def run_em(
             prior = smoothed_class_prior(posterior)
         log_post, ll = objective.e_step(st, np.log(prior))
         updated = np.exp(log_post)
-        change = float(np.abs(updated - posterior).max()) if updated.size else 0.0
+        moved = np.abs(updated - posterior).max(axis=1) if updated.size else np.zeros(0)
+        change = float(moved.max()) if moved.size else 0.0
         posterior = updated
         ll += objective.log_prior(alpha, u)
         if learn_class_prior:
@@ -266,12 +272,25 @@ def run_em(
         history.append(float(ll))
         if progress is not None:
             progress(iteration, float(ll))
-        if change < tol:
+        rate = change / previous if previous > 0 else 1.0
+        previous = change
+        if change < tol or (change < 1e-3 and rate < 0.9 and _labels_settled(posterior, moved, rate)):
             converged = True
             break
         if join is not None and float(np.abs(posterior - join).max()) < JOINED:
             return EMRun(alpha, u, posterior, prior, history, converged=False, joined=True)
     return EMRun(alpha=alpha, u=u, posterior=posterior, prior=prior, history=history, converged=converged)
+
+
+def _labels_settled(posterior: np.ndarray, moved: np.ndarray, rate: float) -> bool:
+    """True when no image's label can change any more: EM converges linearly, so what is left of
+    an image's movement is about ``moved * rate / (1 - rate)``; each must stay under half the
+    margin between the image's two most probable classes."""
+    if posterior.shape[1] < 2:
+        return True
+    top2 = np.partition(posterior, -2, axis=1)[:, -2:]
+    margin = top2[:, 1] - top2[:, 0]
+    return bool(np.all(moved * (rate / (1.0 - rate)) < 0.5 * margin))
 
 
 @dataclass
