@@ -10,7 +10,9 @@ class names as labels) to a CSV once (not timed), then, in interleaved rounds:
   its summary.json, with its ``read_seconds`` and ``write_seconds``.
 
 Target (issue 13): the whole command takes at most 2x the fit. Medians over the rounds; last
-line: one JSON object.
+line: one JSON object. Besides wall seconds, ``cli_cpu_seconds`` (the child's user + system CPU)
+and ``fit_cpu_seconds`` (this process's CPU during the fit) are reported: on a shared machine the
+wall times swing with other jobs' load, CPU seconds much less.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -51,8 +54,9 @@ def main() -> None:
         )
         votes = folder / "sim" / "votes.csv"
         table = read_votes_csv(votes)
-        cli, fit, summaries = [], [], []
+        cli, fit, summaries, cli_cpu, fit_cpu = [], [], [], [], []
         for _ in range(args.rounds):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             started = time.perf_counter()
             subprocess.run(
                 [*command, "estimate", str(votes), "--out", str(folder / "out"), "--method", args.method],
@@ -61,12 +65,15 @@ def main() -> None:
                 capture_output=True,
             )
             cli.append(time.perf_counter() - started)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cli_cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
             summaries.append(json.loads((folder / "out" / "summary.json").read_text()))
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.process_time()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 model = make_estimator(args.method).fit(table)
             fit.append(time.perf_counter() - started)
+            fit_cpu.append(time.process_time() - started_cpu)
     median = statistics.median
     print(
         json.dumps(
@@ -81,6 +88,9 @@ def main() -> None:
                 "write_seconds": round(median(s["write_seconds"] for s in summaries), 3),
                 "cli_over_fit": round(median(cli) / median(fit), 2),
                 "cli_over_estimate": round(median(cli) / median(s["seconds"] for s in summaries), 2),
+                "cli_cpu_seconds": round(median(cli_cpu), 3),
+                "fit_cpu_seconds": round(median(fit_cpu), 3),
+                "cli_cpu_over_fit_cpu": round(median(cli_cpu) / median(fit_cpu), 2),
                 "fit_iterations": model.n_iter_,
                 "cli_rounds": [round(c, 3) for c in cli],
                 "fit_rounds": [round(f, 3) for f in fit],

@@ -38,7 +38,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import digamma
 
 POLICIES = ("fixed", "adaptive")
 PRIORS = ("fitted", "flat")
@@ -115,6 +114,10 @@ class VotePrior:
         spread; with fewer than ten such images the flat prior is returned. At most
         ``max_images`` of them are used (an evenly spaced subset: this bounds the cost).
         """
+        # Imported here: scipy.special costs ~0.2 s of start-up, and ``python -m reliability
+        # estimate`` imports this module (through the replay command) without fitting a prior.
+        from scipy.special import digamma
+
         counts = np.asarray(counts, dtype=np.float64)
         n_classes = counts.shape[1]
         totals = counts.sum(axis=1)

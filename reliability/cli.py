@@ -24,7 +24,6 @@ from reliability.filtering import FilterRule
 from reliability.gold import gold_score
 from reliability.pipeline import DEFAULT_METHOD, METHODS, ReliabilityEstimate, estimate
 from reliability.replay_io import add_parser as add_replay_parser
-from reliability.simulation import simulate_crowd
 from reliability.subsets import partition
 from reliability.votes import ALIASES, VoteTable, VoteTableError
 
@@ -247,6 +246,7 @@ def run_partition(args: argparse.Namespace) -> int:
 
 
 def run_simulate(args: argparse.Namespace) -> int:
+    from reliability.simulation import simulate_crowd  # scipy.special: only this command needs it
 
     crowd = simulate_crowd(
         n_images=args.images,

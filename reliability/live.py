@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from reliability.filtering import FilterRule
-from reliability.glad import GladObjective, _initial_beta
-from reliability.result import expected_accuracy, has_converged, majority_posterior
+from reliability.glad import GLAD, _initial_beta, run_em
+from reliability.result import expected_accuracy, majority_posterior
 from reliability.votes import VoteTable
 
 
@@ -77,15 +77,15 @@ def live_update(
     """Continue GLAD's EM from ``previous`` (or the paper's initialisation) on ``table``.
 
     At most ``iterations`` iterations (the first update, without a previous state, runs up to
-    ``4 * iterations``); stops early once the penalised log-likelihood gains less than ``tol``
-    per vote. Raises ``ValueError`` when ``previous`` does not match the table's sizes.
+    ``4 * iterations``); stops early once no posterior probability moves by more than ``tol``.
+    Raises ``ValueError`` when ``previous`` does not match the table's sizes.
     """
     started = time.perf_counter()
     rule = rule or FilterRule()
     if iterations < 1:
         raise ValueError("iterations must be at least 1")
     n_ann, n_img = table.n_annotators, table.n_images
-    objective = GladObjective(table, 1.0, 1.0, 0.5, dtype=np.float32, beta_mean=1.0)
+    objective = GLAD().objective(table)  # the offline estimator's priors and precision
     if previous is None:
         posterior = majority_posterior(objective.counts)
         alpha = np.ones(n_ann)
@@ -96,26 +96,16 @@ def live_update(
             raise ValueError("the previous live state does not match this vote table's annotators and images")
         alpha, u = previous.alpha.copy(), previous.log_beta.copy()
         budget = iterations
-    st = objective.state(alpha, u)
     if previous is not None:
         # The stored posterior is stale for images that got votes since: recompute it from the
         # warm parameters first. Starting the M-step from a uniform posterior on new votes would
         # push alpha below chance, into GLAD's label-flipped mode, and warm starts never leave it.
-        log_post, _ = objective.e_step(st, np.log(np.full(table.n_classes, 1.0 / table.n_classes)))
+        log_post, _ = objective.e_step(
+            objective.state(alpha, u), np.log(np.full(table.n_classes, 1.0 / table.n_classes))
+        )
         posterior = np.exp(log_post)
-    history: list[float] = []
-    done = 0
-    while done < budget:
-        done += 1
-        q = objective.vote_q(posterior)
-        alpha, st = objective.alpha_step(alpha, u, q, st)
-        u, st = objective.u_step(alpha, u, q, st)
-        alpha, u, st = objective.rescale(alpha, u, st)
-        log_post, ll = objective.e_step(st, np.log(np.full(table.n_classes, 1.0 / table.n_classes)))
-        posterior = np.exp(log_post)
-        history.append(ll + objective.log_prior(alpha, u))
-        if has_converged(history, tol=tol, n_votes=max(table.n_votes, 1)):
-            break
+    run = run_em(objective, posterior, alpha, u, max_iter=budget, tol=tol)
+    alpha, u, posterior, done = run.alpha, run.u, run.posterior, len(run.history)
     accuracy = expected_accuracy(table.annotator, table.image, table.label, posterior, n_ann)
     votes = table.votes_per_annotator()
     kept = rule.keep(accuracy, votes, table.n_classes) if table.n_votes else np.zeros(n_ann, dtype=bool)

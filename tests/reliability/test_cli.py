@@ -181,3 +181,12 @@ def test_it_scores_the_published_labels_on_a_gold_file(tmp_path: Path, capsys: p
     gold.write_text("image,label\n1,joy\n")
     assert main(["estimate", str(sim / "votes.csv"), "--out", str(tmp_path / "o2"), "--gold", str(gold)]) == 2
     assert "line 2: unknown label 'joy'" in capsys.readouterr().err
+
+
+def test_the_estimate_command_does_not_import_what_it_does_not_use() -> None:
+    # Start-up is part of the command's time at RAF scale (bench/cli_scale.py): scipy.special
+    # (~0.2 s, simulation and the adaptive prior only), matplotlib and pandas stay out of it.
+    heavy = "('scipy.special', 'matplotlib', 'pandas')"
+    code = f"import sys, reliability.cli; print(sorted(m for m in {heavy} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

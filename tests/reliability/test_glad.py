@@ -7,9 +7,9 @@ import pytest
 from scipy.optimize import check_grad
 from scipy.stats import spearmanr
 
-from reliability.glad import GLAD, GladObjective
+from reliability.glad import GLAD, GladObjective, _initial_beta, _labels_settled, run_em
 from reliability.majority import MajorityVote
-from reliability.result import ConvergenceWarning
+from reliability.result import ConvergenceWarning, majority_posterior
 from reliability.simulation import simulate_crowd
 from reliability.votes import VoteTable
 
@@ -98,3 +98,84 @@ def test_its_result_is_frozen(hard_table) -> None:
     with pytest.raises(AttributeError):
         result.method = "x"  # type: ignore[misc]
     assert result.difficulty is not None and result.difficulty.shape == (hard_table.n_images,)
+
+
+def _fully_converged(table: VoteTable) -> np.ndarray:
+    """The posterior after 300 float64 EM iterations, one at a time (so no stopping rule applies)."""
+    objective = GLAD(dtype="float64").objective(table)
+    posterior = majority_posterior(objective.counts)
+    alpha, u = np.ones(table.n_annotators), np.log(_initial_beta(objective.counts, "entropy"))
+    for _ in range(300):
+        run = run_em(objective, posterior, alpha, u, max_iter=1, tol=0.0)
+        posterior, alpha, u = run.posterior, run.alpha, run.u
+    return posterior
+
+
+def test_it_stops_where_the_labels_have_settled(hard_table) -> None:
+    # Stopping when the log-likelihood gained less than 1e-5 per vote left this posterior 0.02
+    # from the optimum and one label wrong; the rule on the posterior itself leaves every label.
+    reference = _fully_converged(hard_table)
+    fit = GLAD().fit(hard_table)
+    assert fit.converged_
+    assert np.array_equal(fit.labels_, reference.argmax(axis=1))
+    assert np.abs(fit.posterior_ - reference).max() < 5e-3
+
+
+def test_labels_settled_needs_every_image_to_move_less_than_its_margin() -> None:
+    posterior = np.array([[0.6, 0.4], [0.9, 0.1]])
+    assert _labels_settled(posterior, np.array([0.01, 0.01]), rate=0.5)
+    assert not _labels_settled(posterior, np.array([0.2, 0.0]), rate=0.5)  # 0.2 left of a 0.2 margin
+    assert not _labels_settled(posterior, np.array([0.01, 0.01]), rate=0.95)  # slow: 0.19 left
+
+
+def _dominant_biased_crowd(seed: int = 0) -> tuple[VoteTable, np.ndarray]:
+    """Two classes (65% are class 0); annotator 0 votes on every item and answers class 1 90% of
+    the time whatever the truth; each item also gets two votes from a pool of 60 annotators who
+    are right 65% of the time."""
+    rng = np.random.default_rng(seed)
+    truth = (rng.random(600) > 0.65).astype(np.int64)
+    annotator, image, label = [], [], []
+    for j in range(600):
+        annotator.append(0)
+        image.append(j)
+        label.append(int(rng.random() < 0.9))
+        for h in rng.choice(60, 2, replace=False):
+            annotator.append(1 + int(h))
+            image.append(j)
+            label.append(int(truth[j]) if rng.random() < 0.65 else 1 - int(truth[j]))
+    table = VoteTable.from_arrays(np.array(annotator), np.array(image), np.array(label), classes=("a", "b"))
+    return table, truth
+
+
+def test_a_second_start_escapes_a_label_flipped_optimum() -> None:
+    # From the majority vote, EM trusts the annotator who is in every item and flips most labels:
+    # a local optimum below majority vote. Started from hierarchical Dawid-Skene's posterior it
+    # reaches a higher penalised likelihood, and GLAD keeps that fit.
+    table, truth = _dominant_biased_crowd()
+    majority = np.mean(MajorityVote().fit(table).labels_ == truth)
+    one = GLAD(second_start=False).fit(table)
+    two = GLAD().fit(table)
+    assert np.mean(one.labels_ == truth) < majority
+    assert two.start_ == "hds"
+    assert two.start_objectives_["hds"] > two.start_objectives_["majority"] + 1.0
+    assert two.log_likelihood_[-1] == two.start_objectives_["hds"]
+    assert np.mean(two.labels_ == truth) > majority + 0.03
+
+
+def test_the_majority_start_is_kept_when_both_reach_the_same_optimum(hard_table) -> None:
+    glad = GLAD().fit(hard_table)
+    assert set(glad.start_objectives_) == {"majority", "hds"}
+    assert glad.start_ == "majority"
+    single = GLAD(second_start=False).fit(hard_table)
+    assert np.array_equal(glad.labels_, single.labels_)
+    assert glad.log_likelihood_ == single.log_likelihood_
+
+
+def test_posterior_init_is_the_only_start(hard_table) -> None:
+    first = GLAD().fit(hard_table)
+    warm = GLAD(posterior_init=first.posterior_).fit(hard_table)
+    assert warm.start_ == "posterior_init" and list(warm.start_objectives_) == ["posterior_init"]
+    assert np.array_equal(warm.labels_, first.labels_)
+    assert warm.n_iter_ < first.n_iter_
+    with pytest.raises(ValueError, match="posterior_init"):
+        GLAD(posterior_init=first.posterior_[:-1]).fit(hard_table)
