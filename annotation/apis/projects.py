@@ -28,6 +28,7 @@ from annotation.throttling import ClaimRateLimit
 
 PROJECT_FIELDS = [
     "id", "name", "description", "classes", "votes_wanted", "reservation_timeout_s", "gold_rate",
+    "probation_answers", "probation_gold_rate", "allocation", "min_votes", "stop_confidence", "spammer_action",
     "subset_min_votes", "min_vote_ms", "created_at",
 ]  # fmt: skip
 
@@ -51,6 +52,9 @@ class ProjectInputSerializer(serializers.ModelSerializer):
         required=False,
     )
     gold_rate = serializers.FloatField(min_value=0, max_value=1, required=False)
+    probation_gold_rate = serializers.FloatField(min_value=0, max_value=1, required=False)
+    min_votes = serializers.IntegerField(min_value=1, max_value=10_000, required=False)
+    stop_confidence = serializers.FloatField(min_value=0.5, max_value=0.999, required=False)
 
     class Meta:
         model = Project

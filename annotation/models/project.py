@@ -18,6 +18,15 @@ class Project(models.Model):
     votes_wanted = models.PositiveIntegerField(default=40)
     reservation_timeout_s = models.PositiveIntegerField(default=600)
     gold_rate = models.FloatField(default=0.05, help_text="Share of served images that are gold checks.")
+    # Probation: an annotator's first probation_answers answers in the project are gold checks
+    # at probation_gold_rate (when it is above gold_rate), so the spammer rules have evidence
+    # before an annotator's votes count for much (docs/reliability.md, "Spammer rules").
+    probation_answers = models.PositiveIntegerField(
+        default=30, help_text="An annotator's first answers in the project, served gold at the probation rate."
+    )
+    probation_gold_rate = models.FloatField(
+        default=0.5, help_text="Share of gold checks among an annotator's first answers (probation)."
+    )
     tutorial_text = models.TextField(blank=True)
     quiz_questions = models.PositiveIntegerField(default=10)
     quiz_pass_mark = models.FloatField(default=0.8)
@@ -51,6 +60,10 @@ class Project(models.Model):
             models.CheckConstraint(condition=models.Q(votes_wanted__gte=1), name="project_votes_wanted_positive"),
             models.CheckConstraint(
                 condition=models.Q(gold_rate__gte=0) & models.Q(gold_rate__lte=1), name="project_gold_rate_0_1"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(probation_gold_rate__gte=0) & models.Q(probation_gold_rate__lte=1),
+                name="project_probation_gold_rate_0_1",
             ),
             models.CheckConstraint(condition=models.Q(min_votes__gte=1), name="project_min_votes_positive"),
             models.CheckConstraint(

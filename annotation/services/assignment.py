@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from contextlib import nullcontext
 from datetime import datetime, timedelta
 
-from cachetools import TTLCache
+from cachetools import LRUCache, TTLCache
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
@@ -71,6 +71,9 @@ _last_project: TTLCache[int, int] = TTLCache(maxsize=4096, ttl=LAST_PROJECT_CACH
 # Passed qualification checks, per process (bounded; an expired entry asks the database again).
 _qualified: TTLCache[tuple[int, int, float], bool] = TTLCache(maxsize=4096, ttl=QUALIFIED_CACHE_S)
 _memo_lock = threading.Lock()
+# (annotator, project) pairs past their probation (``Project.probation_answers`` answers): they
+# never go back, so a process remembers them and stops asking the database.
+_past_probation: LRUCache[tuple[int, int, float], bool] = LRUCache(maxsize=65536)
 
 
 def annotator_project_remember(*, annotator_id: int, project_id: int) -> None:
@@ -106,7 +109,8 @@ def assignment_claim_next(
 
     With ``resume`` the annotator's live open reservations in the project are returned first
     (a reloaded page gets back the images it was showing). Gold images are mixed in at
-    ``project.gold_rate``. Returns ``[]`` when nothing is left for this annotator.
+    :func:`gold_rate_for` (the probation rate for an annotator's first answers, then
+    ``project.gold_rate``). Returns ``[]`` when nothing is left for this annotator.
     Raises ``ServiceError(code="not_qualified", 403)`` without a qualification.
     ``gold_draws``: the per-slot gold draws of :func:`assignment_claim_draws`, when a caller
     already drew them.
@@ -124,7 +128,8 @@ def assignment_claim_next(
     now = timezone.now()
     # One draw per slot; the first `fresh` slots are used, so capping keeps the gold rate.
     if gold_draws is None or len(gold_draws) != count:
-        gold_draws = [random.random() < project.gold_rate for _ in range(count)]
+        rate = gold_rate_for(annotator=annotator, project=project)
+        gold_draws = [random.random() < rate for _ in range(count)]
     if not resume:
         # The hot path (every vote's "next"): the cap on live reservations is counted, and the
         # gold slots filled, inside the claim statement itself.
@@ -152,7 +157,33 @@ def assignment_claim_draws(*, annotator: AbstractBaseUser, project: Project, cou
     expired reservations, and one gold draw per slot (merge only when none is gold)."""
     _require_qualification(annotator=annotator, project=project)
     _release_expired_now_and_then()
-    return [random.random() < project.gold_rate for _ in range(count)]
+    rate = gold_rate_for(annotator=annotator, project=project)
+    return [random.random() < rate for _ in range(count)]
+
+
+def gold_rate_for(*, annotator: AbstractBaseUser, project: Project) -> float:
+    """The share of gold checks among the images served to ``annotator`` now: the project's
+    ``probation_gold_rate`` for their first ``probation_answers`` answers in the project (votes
+    and gold checks alike, the qualification's ``votes_total``), then ``gold_rate``; a project
+    with ``gold_rate`` 0 serves no gold checks, in probation or after. During the
+    probation each claim reads that count (an annotator's first few dozen claims); after it, a
+    per-process memo answers."""
+    if not (project.gold_rate and project.probation_answers) or project.probation_gold_rate <= project.gold_rate:
+        return project.gold_rate  # no gold checks at all (gold_rate 0), or no probation
+    key = (annotator.pk, project.pk, project.created_at.timestamp())
+    with _memo_lock:
+        if key in _past_probation:
+            return project.gold_rate
+    answers = (
+        Qualification.objects.filter(annotator_id=annotator.pk, project=project)
+        .values_list("votes_total", flat=True)
+        .first()
+    )
+    if answers is not None and answers >= project.probation_answers:
+        with _memo_lock:
+            _past_probation[key] = True
+        return project.gold_rate
+    return project.probation_gold_rate
 
 
 def assignments_from_rows(

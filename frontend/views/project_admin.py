@@ -27,6 +27,12 @@ SETTINGS_FIELDS = [
     "description",
     "votes_wanted",
     "gold_rate",
+    "probation_answers",
+    "probation_gold_rate",
+    "allocation",
+    "min_votes",
+    "stop_confidence",
+    "spammer_action",
     "reservation_timeout_s",
     "subset_min_votes",
     "quiz_questions",
@@ -41,6 +47,24 @@ SETTINGS_TEXT = {
     "description": ("Description", "One or two sentences on the project's cards: what the photos are and why."),
     "votes_wanted": ("Votes wanted per image", "How many counted votes each image collects before it is done."),
     "gold_rate": ("Gold rate", "Share of served images that are gold checks (0 to 1), e.g. 0.05."),
+    "probation_answers": (
+        "Probation answers",
+        "An annotator's first answers in the project, when gold checks come at the probation rate; 0: none.",
+    ),
+    "probation_gold_rate": (
+        "Probation gold rate",
+        "Share of gold checks among those first answers (0 to 1), e.g. 0.5: spammers are caught within them.",
+    ),
+    "allocation": (
+        "Vote allocation",
+        "fixed: every image gets the votes wanted; adaptive: an image retires once its result has settled.",
+    ),
+    "min_votes": ("Adaptive: minimum votes per image", "No image retires with fewer counted votes."),
+    "stop_confidence": (
+        "Adaptive: stop confidence",
+        "How sure more votes would not change an image's result before it retires (0.5 to 0.999), e.g. 0.965.",
+    ),
+    "spammer_action": ("Spammer control", "Flag suspected spammers for review, or also pause them at once."),
     "reservation_timeout_s": ("Reservation time (seconds)", "How long a served face stays reserved for its annotator."),
     "subset_min_votes": (
         "Minimum counted votes for the subsets",
@@ -70,11 +94,17 @@ class ProjectSettingsForm(forms.ModelForm):
         for name, field in self.fields.items():
             label, help_text = SETTINGS_TEXT.get(name, (field.label, field.help_text))
             field.label, field.help_text = label, help_text
-        for name in ("gold_rate", "quiz_pass_mark"):
+        for name in ("gold_rate", "probation_gold_rate", "quiz_pass_mark"):
             if name in self.fields:
                 # A sentence on the field rather than the database constraint's name.
                 self.fields[name].validators += [MinValueValidator(0), MaxValueValidator(1)]
                 self.fields[name].widget.attrs.update({"min": 0, "max": 1, "step": "any"})
+        if "stop_confidence" in self.fields:
+            self.fields["stop_confidence"].validators += [MinValueValidator(0.5), MaxValueValidator(0.999)]
+            self.fields["stop_confidence"].widget.attrs.update({"min": 0.5, "max": 0.999, "step": "any"})
+        if "min_votes" in self.fields:
+            self.fields["min_votes"].validators += [MinValueValidator(1)]
+            self.fields["min_votes"].widget.attrs.update({"min": 1})
 
 
 def _form_class() -> type[ProjectSettingsForm]:

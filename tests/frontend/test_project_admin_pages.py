@@ -21,6 +21,12 @@ def test_it_creates_a_project_from_the_page_and_sends_the_admin_to_the_import(cl
             "description": "Faces from street photos.",
             "votes_wanted": 10,
             "gold_rate": 0.1,
+            "probation_answers": 20,
+            "probation_gold_rate": 0.4,
+            "allocation": "adaptive",
+            "min_votes": 8,
+            "stop_confidence": 0.97,
+            "spammer_action": "pause",
             "reservation_timeout_s": 300,
             "subset_min_votes": 3,
             "quiz_questions": 5,
@@ -33,6 +39,13 @@ def test_it_creates_a_project_from_the_page_and_sends_the_admin_to_the_import(cl
     project = Project.objects.get(name="Street faces")
     assert response.status_code == 302 and response.url == reverse("frontend:project_import", args=[project.pk])
     assert (project.votes_wanted, project.subset_min_votes, project.quiz_pass_mark) == (10, 3, 0.6)
+    assert (project.probation_answers, project.probation_gold_rate) == (20, 0.4)
+    assert (project.allocation, project.min_votes, project.stop_confidence, project.spammer_action) == (
+        "adaptive",
+        8,
+        0.97,
+        "pause",
+    )
     home = client.get(reverse("frontend:home")).content.decode()
     assert "Faces from street photos." in home
 
