@@ -205,8 +205,10 @@ def spammer_figures(result: ReplayResult, behaviour: np.ndarray) -> dict[str, An
     return out
 
 
-def run_simulated(n_images: int, n_annotators: int, seed: int, confidence: float, samples: int) -> dict[str, Any]:
-    votes, arrival, crowd, behaviour = raf_shaped(n_images, n_annotators, seed)
+def run_simulated(
+    n_images: int, n_annotators: int, seed: int, confidence: float, samples: int, probation_gold: int = PROBATION_GOLD
+) -> dict[str, Any]:
+    votes, arrival, crowd, behaviour = raf_shaped(n_images, n_annotators, seed, probation_gold)
     regular = np.flatnonzero(votes.gold_label < 0)
     counted_votes = np.flatnonzero(~votes.is_gold_vote)
     t = votes.table
@@ -380,6 +382,12 @@ def main() -> None:
     parser.add_argument("--confidence", type=float, default=AllocationPolicy.confidence)
     parser.add_argument("--samples", type=int, default=AllocationPolicy.samples)
     parser.add_argument("--skip-real", action="store_true")
+    parser.add_argument(
+        "--probation-gold",
+        type=int,
+        default=PROBATION_GOLD,
+        help="gold checks among an annotator's first 30 answers (0: one per 20 from the start, the flat gold_rate)",
+    )
     parser.add_argument("--real-seeds", type=int, default=5, help="replay orders per public set (seed, seed+1, ...)")
     parser.add_argument(
         "--min-fraction", type=float, default=0.5, help="public sets: min_votes = this share of max_votes, rounded up"
@@ -390,7 +398,7 @@ def main() -> None:
     if args.lodo:
         print(json.dumps({"lodo": run_lodo(args.seed, args.real_seeds)}))
         return
-    sim = run_simulated(args.images, args.annotators, args.seed, args.confidence, args.samples)
+    sim = run_simulated(args.images, args.annotators, args.seed, args.confidence, args.samples, args.probation_gold)
     real: dict[str, Any] = {}
     if not args.skip_real:
         for name in DATASETS:
