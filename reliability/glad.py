@@ -295,7 +295,7 @@ def _labels_settled(posterior: np.ndarray, moved: np.ndarray, rate: float) -> bo
         return True
     top2 = np.partition(posterior, -2, axis=1)[:, -2:]
     margin = top2[:, 1] - top2[:, 0]
-    return bool(np.all(moved * (rate / (1.0 - rate)) < 0.5 * margin))
+    return bool(np.all(moved * (rate / (1.0 - rate)) <= 0.5 * margin))  # an image that does not move is settled
 
 
 @dataclass
