@@ -126,6 +126,9 @@ def test_labels_settled_needs_every_image_to_move_less_than_its_margin() -> None
     assert _labels_settled(posterior, np.array([0.01, 0.01]), rate=0.5)
     assert not _labels_settled(posterior, np.array([0.2, 0.0]), rate=0.5)  # 0.2 left of a 0.2 margin
     assert not _labels_settled(posterior, np.array([0.01, 0.01]), rate=0.95)  # slow: 0.19 left
+    tied = np.array([[0.5, 0.5], [0.9, 0.1]])  # an exact tie that no longer moves is settled too
+    assert _labels_settled(tied, np.array([0.0, 0.01]), rate=0.5)
+    assert not _labels_settled(tied, np.array([1e-6, 0.01]), rate=0.5)
 
 
 def _dominant_biased_crowd(seed: int = 0) -> tuple[VoteTable, np.ndarray]:
