@@ -74,6 +74,12 @@ _memo_lock = threading.Lock()
 # (annotator, project) pairs past their probation (``Project.probation_answers`` answers): they
 # never go back, so a process remembers them and stops asking the database.
 _past_probation: LRUCache[tuple[int, int, float], bool] = LRUCache(maxsize=65536)
+# Answers of annotators still in probation, as this process last learnt them: from the database,
+# or from the counters the merged vote statement returns (so a vote in probation reads nothing
+# more). Answers only grow, so a stale count errs towards one more gold check, never one fewer;
+# an entry is trusted PROBATION_MEMO_S at most, for answers given through other processes.
+PROBATION_MEMO_S = 30
+_answers_in_probation: TTLCache[tuple[int, int, float], int] = TTLCache(maxsize=65536, ttl=PROBATION_MEMO_S)
 
 
 def annotator_project_remember(*, annotator_id: int, project_id: int) -> None:
@@ -165,25 +171,37 @@ def gold_rate_for(*, annotator: AbstractBaseUser, project: Project) -> float:
     """The share of gold checks among the images served to ``annotator`` now: the project's
     ``probation_gold_rate`` for their first ``probation_answers`` answers in the project (votes
     and gold checks alike, the qualification's ``votes_total``), then ``gold_rate``; a project
-    with ``gold_rate`` 0 serves no gold checks, in probation or after. During the
-    probation each claim reads that count (an annotator's first few dozen claims); after it, a
-    per-process memo answers."""
+    with ``gold_rate`` 0 serves no gold checks, in probation or after. The count comes from a
+    per-process memo that each merged vote updates (:func:`answers_note`), else the database."""
     if not (project.gold_rate and project.probation_answers) or project.probation_gold_rate <= project.gold_rate:
         return project.gold_rate  # no gold checks at all (gold_rate 0), or no probation
     key = (annotator.pk, project.pk, project.created_at.timestamp())
     with _memo_lock:
         if key in _past_probation:
             return project.gold_rate
-    answers = (
-        Qualification.objects.filter(annotator_id=annotator.pk, project=project)
-        .values_list("votes_total", flat=True)
-        .first()
-    )
-    if answers is not None and answers >= project.probation_answers:
-        with _memo_lock:
+        answers = _answers_in_probation.get(key)
+    if answers is None:
+        answers = (
+            Qualification.objects.filter(annotator_id=annotator.pk, project=project)
+            .values_list("votes_total", flat=True)
+            .first()
+        ) or 0
+        answers_note(annotator_id=annotator.pk, project=project, answers=answers)
+    return project.gold_rate if answers >= project.probation_answers else project.probation_gold_rate
+
+
+def answers_note(*, annotator_id: int, project: Project, answers: int) -> None:
+    """Tell :func:`gold_rate_for` that ``annotator_id`` has given ``answers`` answers in
+    ``project`` (votes and gold checks: the qualification's ``votes_total``)."""
+    if not (project.gold_rate and project.probation_answers):
+        return
+    key = (annotator_id, project.pk, project.created_at.timestamp())
+    with _memo_lock:
+        if answers >= project.probation_answers:
             _past_probation[key] = True
-        return project.gold_rate
-    return project.probation_gold_rate
+            _answers_in_probation.pop(key, None)
+        else:
+            _answers_in_probation[key] = max(answers, _answers_in_probation.get(key, 0))
 
 
 def assignments_from_rows(
@@ -276,7 +294,8 @@ def _claim(
 #   ``{guard}`` (``true`` here) lets the merged vote statement claim only once its vote is written;
 # * gold_high, gold_low: the gold slots among those, read from a random point of image_gold_idx
 #   round to its start, unseen gold images only, never a tutorial example (shown to everyone,
-#   with its class) nor an image this annotator was asked in a quiz (%(gold_excluded)s);
+#   with its class: %(tutorial_examples)s) nor an image this annotator was asked in a quiz
+#   (``quizzed``: the qualification's quiz_seen, read by the statement itself);
 # * regular: the other slots (and gold slots with no unseen gold image left), the least loaded
 #   unseen images, the highest priority first among equal loads, in the order of
 #   image_assign_load_idx (compiling such a queryset costs more CPU than running it). The ORDER
@@ -302,11 +321,17 @@ _GOLD_CTES = """
         SELECT count(*) FILTER (WHERE d.gold) AS n
         FROM slots, unnest((%(draws)s::boolean[])[1:slots.fresh]) AS d(gold)
     ),
+    quizzed AS (
+        SELECT coalesce((
+            SELECT q.quiz_seen FROM annotation_qualification q
+            WHERE q.annotator_id = %(annotator)s::integer AND q.project_id = %(project)s::bigint
+        ), '{}'::bigint[]) AS quiz_seen
+    ),
     gold_high AS (
         SELECT i.id FROM annotation_image i
         WHERE i.project_id = %(project)s::bigint AND i.status = 'ready' AND i.is_gold
           AND i.random_key >= %(gold_from)s::double precision AND {unseen}
-          AND i.id <> ALL(%(gold_excluded)s::bigint[])
+          AND i.id <> ALL(%(tutorial_examples)s::bigint[]) AND i.id <> ALL((SELECT quiz_seen FROM quizzed)::bigint[])
         ORDER BY i.random_key
         LIMIT (SELECT n FROM gold_wanted)
         FOR UPDATE OF i SKIP LOCKED
@@ -315,7 +340,7 @@ _GOLD_CTES = """
         SELECT i.id FROM annotation_image i
         WHERE i.project_id = %(project)s::bigint AND i.status = 'ready' AND i.is_gold
           AND i.random_key < %(gold_from)s::double precision AND {unseen}
-          AND i.id <> ALL(%(gold_excluded)s::bigint[])
+          AND i.id <> ALL(%(tutorial_examples)s::bigint[]) AND i.id <> ALL((SELECT quiz_seen FROM quizzed)::bigint[])
         ORDER BY i.random_key
         LIMIT (SELECT n FROM gold_wanted) - (SELECT count(*) FROM gold_high)
         FOR UPDATE OF i SKIP LOCKED
@@ -395,8 +420,8 @@ def claim_params(
     *, annotator: AbstractBaseUser, project: Project, draws: Sequence[bool], now: datetime, voted: int = 0
 ) -> dict[str, object]:
     """Parameters of :func:`claim_ctes`: one slot per draw (``True``: gold)."""
-    # Only a claim with a gold slot (a few in a hundred) reads the images it must not serve as gold.
-    gold_excluded = gold_images_not_for_checks(annotator=annotator, project=project) if any(draws) else []
+    # Only a claim with a gold slot (a few in a hundred) needs the tutorial examples (cached).
+    tutorial_examples = tutorial_example_ids(project=project) if any(draws) else []
     return {
         "project": project.pk,
         "annotator": annotator.pk,
@@ -406,7 +431,7 @@ def claim_params(
         "expires_at": now + timedelta(seconds=project.reservation_timeout_s),
         "max_open": MAX_OPEN_PER_ANNOTATOR,
         "voted": voted,
-        "gold_excluded": gold_excluded,
+        "tutorial_examples": tutorial_examples,
     }
 
 
@@ -415,10 +440,10 @@ def claim_params(
 TUTORIAL_EXAMPLES_CACHE_S = 60
 
 
-def gold_images_not_for_checks(*, annotator: AbstractBaseUser, project: Project) -> list[int]:
-    """Gold images never served to ``annotator`` as gold checks: the project's tutorial
-    examples (everyone saw them, with their class) and every image the annotator was asked in
-    a quiz (they may have noted the answer)."""
+def tutorial_example_ids(*, project: Project) -> list[int]:
+    """The project's tutorial examples, never served as gold checks (everyone saw them, with
+    their class); the images an annotator was asked in a quiz are left out by the claim
+    statement itself, from the qualification's ``quiz_seen``."""
     from annotation.services.qualification import tutorial_example_images
 
     key = f"raf:tutorial-examples:{project.pk}:{project.created_at.timestamp()}"
@@ -426,8 +451,7 @@ def gold_images_not_for_checks(*, annotator: AbstractBaseUser, project: Project)
     if examples is None:
         examples = sorted(image.pk for image in tutorial_example_images(project=project).values())
         cache.set(key, examples, TUTORIAL_EXAMPLES_CACHE_S)
-    quizzed = Qualification.objects.filter(annotator=annotator, project=project).values_list("quiz_seen", flat=True)
-    return sorted({*examples, *(image_id for seen in quizzed for image_id in seen)})
+    return examples
 
 
 def assignments_release_expired(*, limit: int = 1000) -> int:

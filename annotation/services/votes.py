@@ -40,6 +40,7 @@ from annotation.services.assignment import (
     CLAIMED_ARRAY_SQL,
     annotator_last_project,
     annotator_project_remember,
+    answers_note,
     assignment_claim_draws,
     assignment_claim_next,
     assignments_from_rows,
@@ -494,6 +495,8 @@ def _vote_and_claim(
             following = assignment_claim_next(annotator=annotator, project=project, count=n_next) if n_next else []
         except ServiceError:
             following = []
+    if merged.total is not None:
+        answers_note(annotator_id=annotator.pk, project=project, answers=merged.total)
     if merged.today is not None and merged.total is not None:
         remaining = annotator_remaining(annotator_id=annotator.pk, project=project, total=merged.total)
         progress = Progress(today=merged.today, total=merged.total, remaining=remaining, finished=remaining == 0)

@@ -204,7 +204,7 @@ def test_it_reads_the_least_loaded_images_from_the_index_without_sorting():
         cursor.execute("ANALYZE annotation_image")
         now = timezone.now()
         params = {"project": project.pk, "annotator": user.pk, "draws": [False, True], "gold_from": 0.5,
-                  "gold_excluded": [], "now": now, "expires_at": now, "max_open": 4, "voted": 0}  # fmt: skip
+                  "tutorial_examples": [], "now": now, "expires_at": now, "max_open": 4, "voted": 0}  # fmt: skip
         raw_plans = []
         for sql in CLAIM_SQL.values():
             cursor.execute("EXPLAIN " + sql, params)

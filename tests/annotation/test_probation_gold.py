@@ -15,11 +15,16 @@ from tests.annotation.factories import make_annotator, make_gold, make_images, m
 pytestmark = [pytest.mark.django_db]
 
 
+def forget_memos():
+    assignment_service._past_probation.clear()
+    assignment_service._answers_in_probation.clear()
+
+
 @pytest.fixture(autouse=True)
 def fresh_memo():
-    assignment_service._past_probation.clear()
+    forget_memos()
     yield
-    assignment_service._past_probation.clear()
+    forget_memos()
 
 
 def test_the_first_answers_are_all_gold_then_none_at_a_tiny_rate():
@@ -55,6 +60,7 @@ def test_the_rate_follows_the_answers_and_each_setting():
     qualification = user.qualifications.get(project=project)
     qualification.votes_total = 2
     qualification.save(update_fields=["votes_total"])
+    forget_memos()  # answers given through another process: this one learns them within PROBATION_MEMO_S
     assert gold_rate_for(annotator=user, project=project) == 0.05
     # A project without gold checks has no probation either, and 0 answers turns it off.
     no_gold = make_project(gold_rate=0.0, probation_answers=30, probation_gold_rate=0.5)
@@ -70,3 +76,27 @@ def test_a_plain_claim_draws_at_the_probation_rate():
     user = make_annotator(project)
     claimed = assignment_claim_next(annotator=user, project=project, count=2)
     assert len(claimed) == 2 and all(a.is_gold for a in claimed)
+
+
+def test_votes_in_probation_carry_the_count_so_no_claim_reads_it_again(django_assert_num_queries):
+    project = make_project(gold_rate=1e-9, probation_answers=3, probation_gold_rate=1.0, votes_wanted=5)
+    make_images(project, 10)
+    make_gold(project, 6)
+    user = make_annotator(project)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    current = client.post(reverse("api:project-claim", args=[project.pk]), {"count": 1}, format="json").json()
+    current = current["assignments"][0]
+    rates = []
+    for _ in range(3):
+        response = client.post(
+            reverse("api:assignment-vote", args=[current["id"]]),
+            {"label": 3, "time_taken_ms": 900, "next": 1},
+            format="json",
+        )
+        assert response.status_code == 201, response.json()
+        current = response.json()["next"][0]
+        with django_assert_num_queries(0):
+            rates.append(gold_rate_for(annotator=user, project=project))
+    assert rates == [1.0, 1.0, 1e-9]
+    assert user.qualifications.get(project=project).votes_total == 3
