@@ -181,3 +181,19 @@ def test_effective_counts_keep_one_vote_worth_one() -> None:
 def test_it_refuses_bad_policies(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         AllocationPolicy(**kwargs)  # type: ignore[arg-type]
+
+
+def test_two_rounds_of_draws_settle_images_as_often_as_one_round() -> None:
+    # An image near the bound (change probability a few percent) retires in some replays and
+    # not in others: the two-round rule must retire it as often as the one-round rule would.
+    rows = np.repeat(counts(happiness=17)[None, :], 4000, axis=0)
+    bound = 1.0 - AllocationPolicy().confidence
+    kwargs = dict(prior=FITTED, max_votes=40, classes=BASIC_EMOTIONS)
+    one = change_probability(rows, rng=np.random.default_rng(3), **kwargs)
+    two = change_probability(rows, rng=np.random.default_rng(4), give_up_above=bound, **kwargs)
+    assert 0.2 < np.mean(one <= bound) < 0.98
+    assert abs(np.mean(one <= bound) - np.mean(two <= bound)) < 0.04
+    # Far from the bound both agree on every image; an image given up after the first round is above it.
+    edge = np.repeat(counts(happiness=8, sadness=2)[None, :], 200, axis=0)
+    early = change_probability(edge, rng=np.random.default_rng(5), give_up_above=bound, **kwargs)
+    assert np.all(early > bound)
