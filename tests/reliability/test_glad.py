@@ -182,3 +182,13 @@ def test_posterior_init_is_the_only_start(hard_table) -> None:
     assert warm.n_iter_ < first.n_iter_
     with pytest.raises(ValueError, match="posterior_init"):
         GLAD(posterior_init=first.posterior_[:-1]).fit(hard_table)
+
+
+@pytest.mark.parametrize("top", [5, 70_000, 2**32 - 1])
+def test_votes_are_ordered_by_image_as_a_stable_sort_would(top: int) -> None:
+    from reliability.glad import _argsort_indices
+
+    values = np.random.default_rng(top).integers(0, top, size=50_000)
+    values[:3] = [top - 1, 0, top - 1]
+    assert np.array_equal(_argsort_indices(values), np.argsort(values, kind="stable"))
+    assert _argsort_indices(np.zeros(0, dtype=np.int64)).shape == (0,)
