@@ -103,7 +103,15 @@ class VotePrior:
         return cls(alpha=np.ones(n_classes))
 
     @classmethod
-    def fit(cls, counts: np.ndarray, *, max_iter: int = 100, tol: float = 1e-6, max_images: int = 20_000) -> VotePrior:
+    def fit(
+        cls,
+        counts: np.ndarray,
+        *,
+        max_iter: int = 100,
+        tol: float = 1e-6,
+        max_images: int = 20_000,
+        start: VotePrior | None = None,
+    ) -> VotePrior:
         """Empirical Bayes: the symmetric ``Dirichlet(a, ..., a)`` whose Dirichlet-multinomial
         likelihood of ``counts`` ``(n_images, K)`` (weighted counts allowed) is largest, by
         Minka's fixed point.
@@ -113,10 +121,12 @@ class VotePrior:
         frequent class. Only images with at least two votes carry information about the
         spread; with fewer than ten such images the flat prior is returned. At most
         ``max_images`` of them are used (an evenly spaced subset: this bounds the cost).
+        ``start``: the previous fit, where the iteration starts (a live update's counts differ
+        little from the last one's: a few iterations instead of a few dozen from ``a = 1``).
         """
         # Imported here: scipy.special costs ~0.2 s of start-up, and ``python -m reliability
         # estimate`` imports this module (through the replay command) without fitting a prior.
-        from scipy.special import digamma
+        from scipy.special import digamma, polygamma
 
         counts = np.asarray(counts, dtype=np.float64)
         n_classes = counts.shape[1]
@@ -127,11 +137,38 @@ class VotePrior:
         if informative.shape[0] > max_images:
             informative = informative[np.linspace(0, informative.shape[0] - 1, max_images).astype(np.int64)]
         n = informative.sum(axis=1)
-        a = 1.0
+        cells = informative[informative > 0]  # a class without votes adds nothing to the likelihood
+        k = n_classes
+        a = (
+            float(np.clip(start.alpha.mean(), 1e-3, 1e3))
+            if start is not None and start.alpha.shape == (n_classes,)
+            else 1.0
+        )
+        # Newton's method on t = log a for the log-likelihood
+        #   sum_j [lnG(K a) - lnG(n_j + K a) + sum_k (lnG(c_jk + a) - lnG(a))],
+        # which converges in a handful of iterations where Minka's fixed point takes dozens; a
+        # step that the curvature does not support falls back to the fixed point.
         for _ in range(max_iter):
-            numerator = float((digamma(informative + a) - digamma(a)).sum())
-            denominator = n_classes * float((digamma(n + n_classes * a) - digamma(n_classes * a)).sum())
-            new = float(np.clip(a * numerator / denominator, 1e-3, 1e3))
+            m = informative.shape[0]
+            grad = float(
+                k * m * digamma(k * a)
+                - k * digamma(n + k * a).sum()
+                + digamma(cells + a).sum()
+                - cells.size * digamma(a)
+            )
+            curvature = float(
+                k * k * m * polygamma(1, k * a)
+                - k * k * polygamma(1, n + k * a).sum()
+                + polygamma(1, cells + a).sum()
+                - cells.size * polygamma(1, a)
+            )
+            d1, d2 = a * grad, a * grad + a * a * curvature  # derivatives in t = log a
+            if d2 < 0:
+                new = float(np.clip(a * np.exp(np.clip(-d1 / d2, -2.0, 2.0)), 1e-3, 1e3))
+            else:
+                numerator = float((digamma(cells + a) - digamma(a)).sum())
+                denominator = k * float((digamma(n + k * a) - digamma(k * a)).sum())
+                new = float(np.clip(a * numerator / denominator, 1e-3, 1e3))
             done = abs(new - a) < tol * max(1.0, a)
             a = new
             if done:

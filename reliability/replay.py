@@ -245,7 +245,7 @@ def replay(
                 weighted = np.bincount(cell[c_idx], weights=w, minlength=n_img * k).astype(np.float64)
                 positive = np.bincount(table.image[c_idx], weights=(w > 0), minlength=n_img).astype(np.float64)
                 if policy.prior == "fitted":
-                    prior = VotePrior.fit(scaled()[regular])
+                    prior = VotePrior.fit(scaled()[regular], start=prior)
             since_refit = 0
 
         if done >= next_check or done == n_votes:

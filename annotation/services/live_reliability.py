@@ -63,7 +63,8 @@ def live_reliability_update(
     gold_label = answers["gold_label"]
     time_ms = np.where(answers["time_ms"] >= 0, answers["time_ms"], np.nan)
     n_ann, n_img = annotator_ids.shape[0], image_ids.shape[0]
-    saved = _load_state(LiveReliability.objects.filter(project=project).first())
+    stored = LiveReliability.objects.filter(project=project).first()
+    saved = _load_state(stored)
     lap("read_cpu_s")
 
     previous = _previous_state(saved, annotator_ids, image_ids, k) if saved is not None else None
@@ -83,7 +84,8 @@ def live_reliability_update(
     counts, n_counted = effective_counts(
         image[counted], label[counted], weight[annotator[counted]], n_images=n_img, n_classes=k
     )
-    prior = VotePrior.fit(counts)
+    last = VotePrior(alpha=np.asarray(stored.prior, dtype=np.float64)) if stored is not None and stored.prior else None
+    prior = VotePrior.fit(counts, start=last)  # from the last update's prior: a few iterations
     # The spammer tests are sequential tests of each annotator's evidence as it arrives: they
     # look again at the annotators who answered since the last update and have no flag yet (all
     # of their answers, in order); the others' evidence has not changed.

@@ -201,3 +201,27 @@ def test_two_rounds_of_draws_settle_images_as_often_as_one_round() -> None:
     edge = np.repeat(counts(happiness=8, sadness=2)[None, :], 200, axis=0)
     early = change_probability(edge, rng=np.random.default_rng(5), give_up_above=bound, **kwargs)
     assert np.all(early > bound)
+
+
+@pytest.mark.parametrize("concentration", [0.1, 0.4, 5.0])
+def test_the_fitted_prior_maximises_the_dirichlet_multinomial_likelihood(concentration: float) -> None:
+    from scipy.optimize import minimize_scalar
+    from scipy.special import gammaln
+
+    rng = np.random.default_rng(7)
+    theta = rng.dirichlet(np.full(K, concentration), size=4000)
+    c = np.stack([rng.multinomial(n, t) for n, t in zip(rng.integers(2, 40, size=4000), theta, strict=True)])
+    c = c * rng.uniform(0.5, 1.5, size=(4000, 1))  # weighted counts, as the platform's
+    c = c[c.sum(axis=1) >= 2]  # the images the fit uses
+    n = c.sum(axis=1)
+
+    def minus_loglik(t: float) -> float:
+        a = np.exp(t)
+        return -float((gammaln(K * a) - gammaln(n + K * a) + (gammaln(c + a) - gammaln(a)).sum(axis=1)).sum())
+
+    best = np.exp(minimize_scalar(minus_loglik, bounds=(-6, 6), method="bounded", options={"xatol": 1e-9}).x)
+    fitted = VotePrior.fit(c).alpha
+    assert fitted[0] == pytest.approx(best, rel=1e-4)
+    # From the previous fit (a live update) it lands on the same optimum.
+    again = VotePrior.fit(c, start=VotePrior(alpha=np.full(K, best * 1.5))).alpha
+    assert again[0] == pytest.approx(best, rel=1e-4)
