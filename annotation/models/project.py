@@ -46,7 +46,7 @@ class Project(models.Model):
         max_length=10, choices=[("fixed", "fixed"), ("adaptive", "adaptive")], default="fixed"
     )
     min_votes = models.PositiveIntegerField(default=10)
-    stop_confidence = models.FloatField(default=0.965)
+    stop_confidence = models.FloatField(default=0.93)
     spammer_action = models.CharField(
         max_length=10, choices=[("flag", "flag only"), ("pause", "pause automatically")], default="flag"
     )

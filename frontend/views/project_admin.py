@@ -62,7 +62,7 @@ SETTINGS_TEXT = {
     "min_votes": ("Adaptive: minimum votes per image", "No image retires with fewer counted votes."),
     "stop_confidence": (
         "Adaptive: stop confidence",
-        "How sure more votes would not change an image's result before it retires (0.5 to 0.999), e.g. 0.965.",
+        "How sure more votes would not change an image's result before it retires (0.5 to 0.999), e.g. 0.93.",
     ),
     "spammer_action": ("Spammer control", "Flag suspected spammers for review, or also pause them at once."),
     "reservation_timeout_s": ("Reservation time (seconds)", "How long a served face stays reserved for its annotator."),
