@@ -76,8 +76,8 @@ _memo_lock = threading.Lock()
 _past_probation: LRUCache[tuple[int, int, float], bool] = LRUCache(maxsize=65536)
 # Answers of annotators still in probation, as this process last learnt them: from the database,
 # or from the counters the merged vote statement returns (so a vote in probation reads nothing
-# more). Answers only grow, so a stale count errs towards one more gold check, never one fewer;
-# an entry is trusted PROBATION_MEMO_S at most, for answers given through other processes.
+# more). Answers grow (but for an undone vote), so a stale count errs towards one more gold
+# check; an entry is trusted PROBATION_MEMO_S at most, for answers given through other processes.
 PROBATION_MEMO_S = 30
 _answers_in_probation: TTLCache[tuple[int, int, float], int] = TTLCache(maxsize=65536, ttl=PROBATION_MEMO_S)
 
