@@ -14,7 +14,10 @@ published on the channel ``raf:token:forget``, which a listener thread in every 
 follows (Redis pub/sub, delivered within milliseconds). A process uses its memo only while its
 listener is subscribed: when the subscription is lost, the memo is emptied and bypassed (every
 request reads Redis, as without a memo) until the listener has subscribed again, so a message
-missed while disconnected can never leave a revoked token usable.
+missed while disconnected can never leave a revoked token usable. The listener pings Redis
+every ``HEARTBEAT_S`` seconds on its connection and counts the subscription as lost when nothing
+(message or answer) has come back for twice that: a connection that died without being closed
+(a network partition, a frozen Redis) ends the memo within seconds, not when its entries expire.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ TOKEN_CACHE_S = 30
 MEMO_SIZE = 4096  # tokens kept per process (LRU beyond, each for at most TOKEN_CACHE_S)
 FORGET_CHANNEL = "raf:token:forget"
 RESUBSCRIBE_S = 1.0  # wait between tries when the listener's connection fails
+HEARTBEAT_S = 2.0  # the listener pings this often; silent for twice as long = connection lost
 
 
 def _key(token_key: str) -> str:
@@ -97,21 +101,34 @@ class _TokenMemo:
             self._entries.clear()
         threading.Thread(target=self._listen, name="raf-token-forget", daemon=True).start()
 
-    def _listen(self) -> None:
+    def _client(self) -> Any:
         from annotation.throttling import _redis
 
+        return _redis()
+
+    def _listen(self) -> None:
         while True:
             pubsub = None
             try:
-                pubsub = _redis().pubsub()
+                pubsub = self._client().pubsub()
                 pubsub.subscribe(FORGET_CHANNEL)
-                for message in pubsub.listen():
-                    if message["type"] == "subscribe":
-                        self._set_listening(True)
-                        self._warned = False
-                    elif message["type"] == "message":
-                        data = message["data"]
-                        self.forget([(data.decode() if isinstance(data, bytes) else str(data))])
+                heard = pinged = time.monotonic()
+                while True:
+                    message = pubsub.get_message(timeout=min(1.0, HEARTBEAT_S / 2))
+                    now = time.monotonic()
+                    if message is not None:
+                        heard = now
+                        if message["type"] == "subscribe":
+                            self._set_listening(True)
+                            self._warned = False
+                        elif message["type"] == "message":
+                            data = message["data"]
+                            self.forget([(data.decode() if isinstance(data, bytes) else str(data))])
+                    elif now - heard > 2 * HEARTBEAT_S:
+                        raise ConnectionError("Redis has not answered the token listener's pings.")
+                    if now - pinged >= HEARTBEAT_S:
+                        pubsub.ping()
+                        pinged = now
             except Exception:  # the connection failed: bypass the memo until subscribed again
                 if not self._warned:
                     self._warned = True

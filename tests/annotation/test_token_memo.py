@@ -6,13 +6,17 @@ memo is not used at all. Real Postgres and Redis, a real second process."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+import redis
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.urls import reverse
@@ -128,3 +132,68 @@ def test_forgetting_publishes_on_the_channel():
         assert message["data"] in (b"abc", "abc")
     finally:
         pubsub.close()
+
+
+class _FreezingProxy:
+    """A TCP proxy to Redis that can stop forwarding while keeping every connection open: to the
+    client, a connection that died without being closed (a partition, a frozen server)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.upstream = (host, port)
+        self.frozen = threading.Event()
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.upstream)
+            for source, target in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, target), daemon=True).start()
+
+    def _pump(self, source: socket.socket, target: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                while self.frozen.is_set():  # hold the bytes: nothing is sent, nothing is closed
+                    time.sleep(0.01)
+                target.sendall(data)
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        self.server.close()
+
+
+def test_a_connection_that_goes_silent_ends_the_memo_within_seconds(monkeypatch):
+    """No message and no answer to its pings for twice ``HEARTBEAT_S``: the listener counts its
+    subscription as lost, the memo is emptied and bypassed, and it subscribes again once Redis
+    answers. Without the pings, a half-open connection kept the memo in use until entries expired."""
+    location = urlparse(settings.CACHES["default"]["LOCATION"])
+    proxy = _FreezingProxy(location.hostname or "127.0.0.1", location.port or 6379)
+    monkeypatch.setattr(authentication, "HEARTBEAT_S", 0.3)
+    memo = authentication._TokenMemo()
+    proxied = redis.Redis(host="127.0.0.1", port=proxy.port, db=int((location.path or "/0").strip("/") or 0))
+    monkeypatch.setattr(memo, "_client", lambda: proxied)
+    try:
+        memo._ensure_listener()
+        _until(lambda: memo._listening, "the listener to subscribe through the proxy")
+        memo.put("k", ("user", "token", frozenset()), read_at=memo.generation)
+        assert memo.get("k") is not None
+
+        proxy.frozen.set()
+        time.sleep(0.2)
+        assert memo.get("k") is not None  # a short silence is not a lost connection
+        _until(lambda: not memo._listening, "the silent connection to count as lost", timeout=3.0)
+        assert memo.get("k") is None
+        memo.put("k", ("user", "token", frozenset()), read_at=memo.generation)
+        assert memo.get("k") is None  # nothing is kept while the listener is not subscribed
+
+        proxy.frozen.clear()
+        _until(lambda: memo._listening, "the listener to subscribe again", timeout=5.0)
+    finally:
+        proxy.frozen.clear()
+        proxy.close()
