@@ -263,3 +263,26 @@ def test_it_sends_an_answer_given_too_fast_again_when_the_server_takes_it(live_s
     assert Vote.objects.filter(annotator=annotator).count() == 1
     assert "not recorded" not in page.locator("#status").inner_text()
     page.close()
+
+
+def test_the_api_docs_load_nothing_from_another_site(live_server, browser):
+    """Swagger UI and ReDoc render from this site's files alone; ReDoc's request for its logo on
+    Redocly's CDN is refused by the page's Content-Security-Policy before it leaves the browser."""
+
+    def elsewhere(url: str) -> bool:  # blob: URLs are the page's own workers
+        return url.startswith(("http:", "https:")) and not url.startswith(live_server.url)
+
+    for path, ready in (("/api/docs/", ".swagger-ui .info"), ("/api/redoc/", "h1")):
+        context = browser.new_context()
+        page = context.new_page()
+        page.set_default_timeout(20000)
+        fetched: list[str] = []
+        refused: list[tuple[str, str | None]] = []
+        page.on("requestfinished", lambda r, fetched=fetched: fetched.append(r.url))
+        page.on("requestfailed", lambda r, refused=refused: refused.append((r.url, r.failure)))
+        page.goto(live_server.url + path)
+        page.locator(ready).first.wait_for()
+        page.wait_for_load_state("networkidle")
+        assert [url for url in fetched if elsewhere(url)] == [], path
+        assert all(reason == "csp" for url, reason in refused if elsewhere(url)), refused
+        context.close()
