@@ -311,6 +311,14 @@ def training_run_execute(*, run: TrainingRun, reporter: JobReporter) -> Training
             f"iteration {record.iteration:,} of {total:,} · loss {record.loss:.4f} · about {eta} left",
         )
 
+    # Until the first figures (every log_every iterations: minutes for the paper recipe on a CPU)
+    # the page says that training has started, not the export that finished.
+    reporter(
+        0.0,
+        f"Training ({config.iters:,} iterations); progress every {config.log_every:,} "
+        + ("iteration" if config.log_every == 1 else "iterations"),
+        force=True,
+    )
     result = train(
         config,
         dataset,

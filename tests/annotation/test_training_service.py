@@ -134,6 +134,8 @@ def test_it_resumes_from_the_last_checkpoint_after_a_worker_kill(project_with_la
     training_run_execute(run=TrainingRun.objects.get(pk=run.pk), reporter=Recording(run.job))
     iterations = [m for m in messages if m.startswith("iteration")]
     assert iterations[0].startswith("iteration 5 of 6") and "left" in iterations[0]
+    # Between the export and the first figures the stage reads "Training", not "Exporting".
+    assert messages.index("Training (6 iterations); progress every 1 iteration") < messages.index(iterations[0])
     assert TrainingRun.objects.get(pk=run.pk).metrics["iterations"] == 6
 
 
