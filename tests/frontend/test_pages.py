@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -190,3 +192,30 @@ def test_it_sends_a_qualified_annotator_straight_to_labelling(client, project):
     _client(client, annotator)
     home = client.get(reverse("frontend:home"))
     assert reverse("frontend:label", args=[project.pk]).encode() in home.content
+
+
+def test_the_dashboard_links_a_staff_admin_to_the_flags_to_review(client, project):
+    from django.utils import timezone
+
+    from annotation.models import AnnotatorFlag, LiveReliability
+
+    LiveReliability.objects.create(project=project, computed_at=timezone.now(), votes=10)
+    flagged = AnnotatorFlag.objects.create(project=project, annotator=make_user(), reason="answer time")
+    AnnotatorFlag.objects.create(project=project, annotator=make_user(), reason="answer time", status="cleared")
+    AnnotatorFlag.objects.create(project=make_project(), annotator=make_user(), reason="answer time")
+    dashboard = reverse("frontend:dashboard", kwargs={"project_id": project.pk})
+
+    researcher = make_user(role="researcher")
+    page = _client(client, researcher).get(dashboard).content.decode()
+    assert "1 annotator flag to review" in page and 'id="review-flags"' not in page  # no admin site for them
+
+    admin = make_user(role="admin")
+    admin.is_staff = admin.is_superuser = True
+    admin.save()
+    page = _client(client, admin).get(dashboard).content.decode()
+    link = re.search(r'id="review-flags" href="([^"]+)"', page)
+    assert link, page
+    queue = client.get(link.group(1).replace("&amp;", "&"))
+    assert queue.status_code == 200
+    # The admin's queue shows this project's open flag, not the cleared one nor another project's.
+    assert list(queue.context["cl"].result_list) == [flagged]
