@@ -16,13 +16,15 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 install: $(VENV)/.installed
 
 # web (migrate, load the demo, granian), a Celery worker and beat under honcho (Procfile).
+# DEBUG is off as in production (the site's own error pages); `make run DEBUG=true` turns it on.
+DEBUG ?= false
 run: install
 	@echo ""
 	@echo "RAF demo on http://$(HOST):$(PORT)/  (API docs: http://$(HOST):$(PORT)/api/docs/, admin: http://$(HOST):$(PORT)/admin/)"
 	@echo "Demo logins (user / password): admin / raf-admin-demo, researcher / raf-researcher-demo, annotator / raf-annotator-demo"
 	@echo "Ctrl-C stops everything."
 	@mkdir -p var
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" RAF_BIND=$(HOST):$(PORT) $(PY) -m config.embedded exec -- honcho start -f Procfile
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" RAF_BIND=$(HOST):$(PORT) DEBUG=$(DEBUG) $(PY) -m config.embedded exec -- honcho start -f Procfile
 
 # Stops the embedded Postgres and Redis of var/embedded if something left them running.
 stop: install

@@ -104,3 +104,22 @@ def test_max_length_counts_the_text_as_sent() -> None:
     response = _admin().post("/api/v1/projects", {"name": " " * 100 + "x" * 150}, format="json")
     assert response.status_code == 400 and "name" in _error(response)["details"]
     assert not Project.objects.filter(name="x" * 150).exists() and project.pk
+
+
+def test_pages_answer_not_found_and_server_errors_with_the_sites_own_pages(monkeypatch) -> None:
+    """Pages (not the API) get the site's 404 and 500 pages, never Django's bare or debug ones."""
+    client = Client(raise_request_exception=False)
+    client.force_login(make_user("admin"))
+    response = client.get("/images/99999999/")
+    page = response.content.decode()
+    assert response.status_code == 404 and "<h1>Page not found</h1>" in page and "frontend/raf.css" in page
+    assert "/images/99999999/" in page  # the path asked for, escaped by the template
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(Project.objects, "order_by", broken)
+    response = client.get("/")
+    page = response.content.decode()
+    assert response.status_code == 500 and "<h1>Something went wrong</h1>" in page and "frontend/raf.css" in page
+    assert "a bug" not in page and "Traceback" not in page
